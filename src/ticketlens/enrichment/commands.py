@@ -1,0 +1,159 @@
+"""`ticketlens enrich` and `ticketlens bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, TextIO
+
+from ticketlens.models import BuildError
+from ticketlens.schemas import Rejected, RawTicket, parse_ticket
+
+CHUNK_LINES = 256  # enrich and print in chunks: output flows, memory stays flat
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    enrich = subparsers.add_parser(
+        "enrich",
+        help="enrich JSON-lines tickets from FILE or stdin to stdout",
+        description=(
+            "Read raw tickets as JSON lines and write enriched tickets as JSON lines to stdout, "
+            "in input order. Bad lines are reported on stderr with their line number and reason "
+            "(and kept in --rejects); every good line is still enriched. Exit status 1 if any "
+            "line was rejected."
+        ),
+    )
+    enrich.add_argument("input", nargs="?", default="-", help="JSON-lines file, or - for stdin (default)")
+    enrich.add_argument("--rejects", type=Path, help="also write rejected lines with reasons here (JSON lines)")
+    enrich.add_argument("--no-embedding", action="store_true", help="leave the 384 floats out of the output")
+    enrich.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="progress bar on stderr (auto: when stderr is a terminal)")
+    enrich.set_defaults(func=_run_enrich)
+
+    bench = subparsers.add_parser(
+        "bench",
+        help="benchmark the engine against the sentence-transformers+torch reference",
+        description="Throughput, latency, cold start and peak RSS, each arm in a fresh process.",
+    )
+    bench.add_argument("--tickets", type=int, default=1000, help="how many generated tickets (default 1000)")
+    bench.add_argument("--input", type=Path, help="benchmark these JSON-lines tickets instead")
+    bench.add_argument("--arms", default="fp32,int8,reference",
+                       help="comma-separated: fp32, int8, reference (default: all three)")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.set_defaults(func=_run_bench)
+
+
+def _lines(source: str) -> Iterator[tuple[int, str]]:
+    handle: IO[str] = sys.stdin if source == "-" else open(source, encoding="utf-8", errors="replace")
+    try:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def _chunks(items: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Progress:
+    """A one-line progress bar on stderr; silent when not wanted."""
+
+    def __init__(self, stream: TextIO, enabled: bool, total: int | None) -> None:
+        self.stream, self.enabled, self.total = stream, enabled, total
+        self.started = time.perf_counter()
+        self.done = 0
+
+    def advance(self, count: int) -> None:
+        if not self.enabled:
+            return
+        self.done += count
+        rate = self.done / max(time.perf_counter() - self.started, 1e-9)
+        if self.total:
+            filled = int(30 * self.done / self.total)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+        else:
+            bar = f"{self.done} lines"
+        self.stream.write(f"\r{bar}  {rate:.0f} tickets/s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _run_enrich(args: argparse.Namespace) -> int:
+    from ticketlens.enrichment import get_enricher
+
+    if args.input != "-" and not Path(args.input).is_file():
+        print(f"ticketlens enrich: no such file: {args.input}", file=sys.stderr)
+        return 2
+    try:
+        enricher = get_enricher()
+    except (BuildError, FileNotFoundError, ValueError) as error:
+        print(f"ticketlens enrich: cannot load models: {error}", file=sys.stderr)
+        return 2
+    show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    total = None
+    if show and args.input != "-":
+        with open(args.input, encoding="utf-8", errors="replace") as handle:
+            total = sum(1 for line in handle if line.strip())
+    progress = _Progress(sys.stderr, show, total)
+    rejects_out = args.rejects.open("w", encoding="utf-8") if args.rejects else None
+    rejected = 0
+    out = sys.stdout
+    try:
+        for chunk in _chunks(_lines(args.input), CHUNK_LINES):
+            parsed = [parse_ticket(line, f"line {number}") for number, line in chunk]
+            good = [p for p in parsed if isinstance(p, RawTicket)]
+            enriched = iter(enricher.enrich(good))
+            for item in parsed:
+                if isinstance(item, Rejected):
+                    rejected += 1
+                    _report_reject(item, rejects_out)
+                    continue
+                ticket = next(enriched)
+                exclude = {"enrichment": {"embedding"}} if args.no_embedding else None
+                out.write(ticket.model_dump_json(exclude=exclude) + "\n")
+            out.flush()
+            progress.advance(len(chunk))
+    finally:
+        progress.close()
+        if rejects_out:
+            rejects_out.close()
+    if rejected:
+        print(f"ticketlens enrich: {rejected} line(s) rejected", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _report_reject(item: Rejected, rejects_out: IO[str] | None) -> None:
+    # The reason names the field and the problem; the raw line goes only to --rejects.
+    print(f"{item.where}: {item.reason}", file=sys.stderr)
+    if rejects_out:
+        rejects_out.write(item.model_dump_json() + "\n")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from ticketlens.enrichment.bench import BenchError, run_bench
+
+    try:
+        report = run_bench(tickets=args.tickets, input_path=args.input, arms=args.arms.split(","))
+    except BenchError as error:
+        print(f"ticketlens bench: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else report["table"])
+    return 0

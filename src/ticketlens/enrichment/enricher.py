@@ -1,0 +1,145 @@
+"""The Enricher: raw tickets in, enriched tickets out, one encoder pass per batch.
+
+Pure computation: it knows nothing of AWS. The CLI, the Lambda handler and the local
+runner all call `Enricher.enrich`, so there is one code path for every front door.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ticketlens.enrichment import urgency
+from ticketlens.enrichment.heads import ClassifierHead, load_head
+from ticketlens.enrichment.summary import ExtractiveSummarizer, Summarizer
+from ticketlens.models import Encoder, load_encoder
+from ticketlens.schemas import EnrichedTicket, EnrichmentData, RawTicket, utc_now_iso
+from ticketlens.settings import Settings, get_settings
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage, summed over calls; read by metrics and the benchmark."""
+
+    encode: float = 0.0
+    heads: float = 0.0
+    summary: float = 0.0
+    urgency: float = 0.0
+    tickets: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **seconds: float) -> None:
+        with self._lock:
+            for name, value in seconds.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+class Enricher:
+    """Embedding, intent, sentiment, urgency and summary for a batch of tickets."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        intent_head: ClassifierHead,
+        sentiment_head: ClassifierHead,
+        summarizer: Summarizer,
+        *,
+        batch_size: int = 32,
+        urgency_slope: float = urgency.DEFAULT_SLOPE,
+    ) -> None:
+        if sentiment_head.labels and set(sentiment_head.labels) != {"NEGATIVE", "NEUTRAL", "POSITIVE"}:
+            raise ValueError(f"sentiment head labels must be NEGATIVE/NEUTRAL/POSITIVE, got {sentiment_head.labels}")
+        self.encoder = encoder
+        self.intent_head = intent_head
+        self.sentiment_head = sentiment_head
+        self.summarizer = summarizer
+        self.batch_size = batch_size
+        self.urgency_slope = urgency_slope
+        self._negative_column = sentiment_head.labels.index("NEGATIVE")
+        self.model_version = "+".join(
+            (
+                encoder.version,
+                f"intent-{intent_head.version}",
+                f"sentiment-{sentiment_head.version}",
+                f"summary-{summarizer.version}",
+                f"urgency-{urgency.RULES_VERSION}",
+            )
+        )
+        self.times = StageTimes()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Enricher:
+        settings = settings or get_settings()
+        return cls(
+            load_encoder(settings),
+            load_head(settings.intent_head, "intent"),
+            load_head(settings.sentiment_head, "sentiment"),
+            ExtractiveSummarizer(),
+            batch_size=settings.batch_size,
+        )
+
+    def enrich(self, tickets: Sequence[RawTicket]) -> list[EnrichedTicket]:
+        """Enrich tickets in input order; the whole batch shares one encoder pass."""
+        if not tickets:
+            return []
+        texts = [ticket.text for ticket in tickets]
+        t0 = time.perf_counter()
+        encoded = self.encoder.encode(texts, self.batch_size)
+        t1 = time.perf_counter()
+        intent_probs = self.intent_head.predict_proba(encoded.embeddings, texts)
+        sentiment_probs = self.sentiment_head.predict_proba(encoded.embeddings, texts)
+        t2 = time.perf_counter()
+        summaries = self.summarizer.summarize(texts, encoded)
+        t3 = time.perf_counter()
+        intents = [self.intent_head.labels[j] for j in intent_probs.argmax(axis=1)]
+        urgencies = urgency.assess(
+            texts,
+            intents,
+            sentiment_probs[:, self._negative_column].tolist(),
+            [ticket.priority for ticket in tickets],
+            slope=self.urgency_slope,
+        )
+        t4 = time.perf_counter()
+        self.times.add(encode=t1 - t0, heads=t2 - t1, summary=t3 - t2, urgency=t4 - t3, tickets=len(tickets))
+
+        processed_at = utc_now_iso()
+        enriched = []
+        for i, ticket in enumerate(tickets):
+            intent_j = int(intent_probs[i].argmax())
+            sentiment_j = int(sentiment_probs[i].argmax())
+            data = EnrichmentData.model_construct(
+                embedding=_rounded(encoded.embeddings[i]),
+                intent=self.intent_head.labels[intent_j],
+                intent_confidence=round(float(intent_probs[i, intent_j]), 4),
+                urgency=urgencies[i].level,
+                urgency_confidence=round(urgencies[i].confidence, 4),
+                sentiment=self.sentiment_head.labels[sentiment_j],
+                sentiment_confidence=round(float(sentiment_probs[i, sentiment_j]), 4),
+                summary=summaries[i],
+                processed_at=processed_at,
+                model_version=self.model_version,
+            )
+            enriched.append(EnrichedTicket.model_construct(**dict(ticket), enrichment=data))
+        return enriched
+
+
+def _rounded(vector: np.ndarray) -> list[float]:
+    # 6 decimals keep cosine error below 1e-6 and halve the JSON size.
+    return np.round(vector.astype(np.float64), 6).tolist()
+
+
+_shared: Enricher | None = None
+_shared_lock = threading.Lock()
+
+
+def get_enricher(settings: Settings | None = None) -> Enricher:
+    """The process-wide Enricher, built once (a Lambda container loads models once)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Enricher.from_settings(settings)
+        return _shared

@@ -1,0 +1,226 @@
+"""The shapes a ticket takes on its way through ticketlens: raw in, enriched out.
+
+Seed-compatible with the original demo's schemas; stricter where the demo lost data
+silently (ISO timestamps, tickets with no text at all).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Priority = Literal["critical", "high", "medium", "low"]
+Urgency = Literal["critical", "high", "medium", "low"]
+Sentiment = Literal["POSITIVE", "NEGATIVE", "NEUTRAL"]
+
+URGENCY_LEVELS: tuple[Urgency, ...] = ("critical", "high", "medium", "low")
+SENTIMENTS: tuple[Sentiment, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
+EMBEDDING_DIM = 384
+
+# Unix seconds beyond this are almost surely milliseconds (year 5138 in seconds).
+_MAX_UNIX_SECONDS = 100_000_000_000
+MAX_SUBJECT_CHARS = 2_000
+MAX_BODY_CHARS = 100_000
+
+
+class TicketMetadata(BaseModel):
+    """Where the ticket came from. Unknown keys are kept, so nothing a producer adds is lost."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str = "unknown"
+    language: str = "en"
+    tags: list[str] = Field(default_factory=list)
+    # Ground truth a generator or a labelled dataset attaches (intent, urgency, sentiment).
+    # The enrichment never reads it: it exists so demos and benchmarks can score output.
+    labels: dict[str, str] | None = None
+
+
+class RawTicket(BaseModel):
+    """A ticket as a producer uploads it to the raw bucket."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    ticket_id: str = Field(min_length=1, max_length=128)
+    subject: str = Field(default="", max_length=MAX_SUBJECT_CHARS)
+    body: str = Field(default="", max_length=MAX_BODY_CHARS)
+    created_at: int
+    customer_id: str = Field(min_length=1, max_length=256)
+    priority: Priority | None = None
+    metadata: TicketMetadata = Field(default_factory=TicketMetadata)
+
+    @field_validator("ticket_id")
+    @classmethod
+    def _id_is_key_safe(cls, value: str) -> str:
+        # The id becomes part of S3 keys and DynamoDB keys: no path separators, no spaces.
+        if any(ch.isspace() or ch == "/" or not ch.isprintable() for ch in value):
+            raise ValueError("ticket_id must not contain whitespace, '/' or control characters")
+        return value
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _unix_seconds(cls, value: Any) -> int:
+        if isinstance(value, bool) or value is None:
+            raise ValueError("created_at must be an integer Unix timestamp in seconds")
+        if isinstance(value, str):
+            raise ValueError(
+                f"created_at must be an integer Unix timestamp in seconds, not the string {value[:40]!r}"
+                " (convert ISO 8601 with int(datetime.fromisoformat(s).timestamp()))"
+            )
+        if isinstance(value, float):
+            if not math.isfinite(value) or value != int(value):
+                raise ValueError("created_at must be a whole number of Unix seconds")
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError(f"created_at must be an integer Unix timestamp, got {type(value).__name__}")
+        if value < 0:
+            raise ValueError("created_at must not be negative")
+        if value >= _MAX_UNIX_SECONDS:
+            raise ValueError("created_at looks like milliseconds; send Unix seconds")
+        return value
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_lowercase(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return value or None
+        return value
+
+    @model_validator(mode="after")
+    def _has_text(self) -> RawTicket:
+        if not self.subject and not self.body:
+            raise ValueError("ticket has no text: subject and body are both empty")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The text the models read: subject and body as one passage."""
+        if self.subject and self.body:
+            return f"{self.subject}\n{self.body}"
+        return self.subject or self.body
+
+
+class EnrichmentData(BaseModel):
+    """What the models add to a ticket. Every confidence is a calibrated probability."""
+
+    embedding: list[float] = Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)
+    intent: str
+    intent_confidence: float = Field(ge=0.0, le=1.0)
+    urgency: Urgency
+    urgency_confidence: float = Field(ge=0.0, le=1.0)
+    sentiment: Sentiment
+    sentiment_confidence: float = Field(ge=0.0, le=1.0)
+    summary: str
+    processed_at: str
+    model_version: str
+
+
+class EnrichedTicket(RawTicket):
+    """The full record written to the enriched bucket: every raw field plus the enrichment."""
+
+    enrichment: EnrichmentData
+
+    @classmethod
+    def from_raw(cls, raw: RawTicket, enrichment: EnrichmentData) -> EnrichedTicket:
+        return cls.model_validate({**raw.model_dump(), "enrichment": enrichment})
+
+
+class TicketRecord(BaseModel):
+    """The DynamoDB item: queryable metadata, no embedding (it lives in the S3 record)."""
+
+    ticket_id: str
+    created_at: int
+    subject: str
+    customer_id: str
+    priority: Priority | None = None
+    source: str
+    intent: str
+    intent_confidence: float
+    urgency: Urgency
+    urgency_confidence: float
+    sentiment: Sentiment
+    sentiment_confidence: float
+    summary: str
+    processed_at: str
+    model_version: str
+    s3_key: str
+
+    @classmethod
+    def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
+        e = ticket.enrichment
+        return cls(
+            ticket_id=ticket.ticket_id,
+            created_at=ticket.created_at,
+            subject=ticket.subject,
+            customer_id=ticket.customer_id,
+            priority=ticket.priority,
+            source=ticket.metadata.source,
+            intent=e.intent,
+            intent_confidence=e.intent_confidence,
+            urgency=e.urgency,
+            urgency_confidence=e.urgency_confidence,
+            sentiment=e.sentiment,
+            sentiment_confidence=e.sentiment_confidence,
+            summary=e.summary,
+            processed_at=e.processed_at,
+            model_version=e.model_version,
+            s3_key=s3_key,
+        )
+
+
+class Rejected(BaseModel):
+    """A ticket that could not be enriched, with the reason. Rejects are kept, never dropped."""
+
+    where: str  # "line 7", "s3://tickets-raw/2026/11/23/T-1.json", ...
+    reason: str
+    raw: str  # the input exactly as received, so it can be fixed and replayed
+
+
+def utc_now_iso() -> str:
+    """ISO 8601 UTC with a Z suffix, millisecond precision."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def explain(error: ValidationError) -> str:
+    """One line naming each bad field and what is wrong with it (no input values echoed)."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in item["loc"]) or "ticket"
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def parse_ticket(data: str | bytes | dict[str, Any], where: str) -> RawTicket | Rejected:
+    """Parse one raw ticket from JSON text or a dict; errors come back as values."""
+    raw_text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    try:
+        if isinstance(data, dict):
+            return RawTicket.model_validate(data)
+        return RawTicket.model_validate_json(data)
+    except ValidationError as error:
+        if isinstance(data, (str, bytes)) and error.errors()[0]["type"] == "json_invalid":
+            reason = f"not valid JSON: {error.errors()[0]['msg'].removeprefix('Invalid JSON: ')}"
+        elif error.errors()[0]["type"] == "model_type":
+            reason = "not a JSON object: a ticket must be an object with ticket_id, body, created_at, customer_id"
+        else:
+            reason = explain(error)
+        text = raw_text if isinstance(raw_text, str) else _json_dumps(raw_text)
+        return Rejected(where=where, reason=reason, raw=text)
+
+
+def _json_dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)

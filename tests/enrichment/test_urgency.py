@@ -1,0 +1,52 @@
+"""Urgency rules do what docs/urgency.md says they do, on hand-written tickets."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketlens.enrichment.urgency import assess, level_probabilities
+
+
+def _level(text: str, intent: str = "general_inquiry", negative: float = 0.0, priority: str | None = None) -> str:
+    return assess([text], [intent], [negative], [priority])[0].level
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "negative", "expected"),
+    [
+        ("Our whole site is down, nobody can check out. 503 everywhere.", "bug_report", 0.9, "critical"),
+        ("Someone hacked my account and made a transfer I did not authorize.", "security_concern", 0.9, "critical"),
+        ("I was charged twice for my subscription this month.", "billing_issue", 0.8, "high"),
+        ("I can't log in and I have a client demo today.", "login_issue", 0.7, "critical"),
+        ("The export button sometimes shows an error, refreshing fixes it.", "bug_report", 0.6, "medium"),
+        ("How do I add a second user to my plan?", "general_inquiry", 0.05, "low"),
+        ("Feature request: it would be nice to have dark mode.", "feature_request", 0.05, "low"),
+        ("Small typo on the pricing page, 'recieve' should be 'receive'.", "bug_report", 0.3, "low"),
+    ],
+)
+def test_rules_rank_tickets_as_documented(text: str, intent: str, negative: float, expected: str) -> None:
+    # GIVEN a ticket with its predicted intent and sentiment
+    # WHEN urgency is assessed
+    # THEN the level is the one the rules table promises
+    assert _level(text, intent, negative) == expected
+
+
+def test_customer_priority_is_a_signal_not_the_answer() -> None:
+    # GIVEN a cosmetic request the customer marked critical
+    text = "Could you change the colour of the header? No rush."
+    # THEN it moves the score up but does not make it critical
+    assert _level(text, "feature_request", 0.0, "critical") == "low"
+    # AND the same priority does lift a borderline ticket
+    borderline = "The report page loads slowly."
+    without = assess([borderline], ["bug_report"], [0.5], [None])[0]
+    with_priority = assess([borderline], ["bug_report"], [0.5], ["critical"])[0]
+    assert with_priority.score > without.score
+
+
+def test_probabilities_are_a_distribution_peaking_at_the_level() -> None:
+    for score in (-2.0, 0.5, 1.5, 2.5, 4.0):
+        probabilities = level_probabilities(score)
+        assert abs(sum(probabilities.values()) - 1.0) < 1e-9
+        assert all(p >= 0 for p in probabilities.values())
+    assert max(level_probabilities(4.0).items(), key=lambda kv: kv[1])[0] == "critical"
+    assert max(level_probabilities(-1.0).items(), key=lambda kv: kv[1])[0] == "low"
