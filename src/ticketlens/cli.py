@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.enrichment.commands",  # enrich, bench
     "ticketlens.models.commands",  # build-models
     "ticketlens.training.commands",  # train, eval
+    "ticketlens.training.summary_eval",  # eval-summary
     "ticketlens.generator.commands",  # generate
     "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke
 )

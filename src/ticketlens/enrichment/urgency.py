@@ -53,7 +53,7 @@ TEXT_RULES: tuple[Rule, ...] = (
           r"locked out", r"blocked", r"stuck", r"(?:is|are|was) frozen", r"completely broken", r"not working at all",
           r"nothing works", r"crash(?:es|ed|ing)? (?:every|constantly|on startup|on launch)"),
     _rule("deadline", 1.0, "a stated deadline turns a normal request into a race",
-          r"urgent(?:ly)?", r"asap", r"immediately", r"right away", r"right now", r"emergency", r"deadline",
+          r"(?<!not )(?<!not very )(?<!isn't )urgent(?:ly)?", r"asap", r"immediately", r"right away", r"right now", r"emergency", r"deadline",
           r"today", r"tonight", r"by tomorrow", r"within the hour", r"in \d+ (?:minutes|hours)", r"time[- ]sensitive",
           r"before (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|the (?:meeting|demo|launch|deadline))"),
     _rule("escalation", 0.5, "a customer threatening to leave or escalate needs a fast answer",
@@ -61,7 +61,7 @@ TEXT_RULES: tuple[Rule, ...] = (
           r"chargeback", r"unacceptable", r"ridiculous", r"furious", r"worst", r"third time", r"still (?:not|no)"),
     _rule("low_stakes", -1.0, "wishes, questions and cosmetics can wait without harm",
           r"feature request", r"would be (?:nice|great|cool|helpful)", r"it would help", r"suggest(?:ion)?",
-          r"wish(?:list)?", r"just (?:wondering|curious|a question)", r"no rush", r"whenever you (?:can|get a chance)",
+          r"wish(?:list)?", r"just (?:wondering|curious|a question)", r"no rush", r"not (?:very )?urgent", r"whenever you (?:can|get a chance)",
           r"cosmetic", r"typo", r"misspell(?:ed|ing)?", r"colou?r", r"font", r"alignment", r"dark mode", r"minor"),
 )
 

@@ -1,0 +1,1 @@
+"""Lambda entry points: thin wrappers that wire AWS events onto the library."""

@@ -1,0 +1,78 @@
+"""`ticketlens enrich` end to end: JSON lines in, enriched JSON lines out, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ticketlens.schemas import EnrichedTicket
+
+pytestmark = pytest.mark.slow
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tickets.jsonl"
+
+
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ticketlens.cli", "enrich", *args],
+        input=stdin, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_sample_file_is_enriched_in_order() -> None:
+    # GIVEN the sample tickets shipped with the repo
+    lines = SAMPLES.read_text().splitlines()
+    # WHEN they are enriched from a file
+    proc = _run(str(SAMPLES))
+    # THEN every ticket comes out, valid, in input order, with a 384-float unit embedding
+    assert proc.returncode == 0, proc.stderr
+    out = [EnrichedTicket.model_validate_json(line) for line in proc.stdout.splitlines()]
+    assert [t.ticket_id for t in out] == [json.loads(line)["ticket_id"] for line in lines]
+    for ticket in out:
+        e = ticket.enrichment
+        assert len(e.embedding) == 384 and abs(sum(x * x for x in e.embedding) - 1.0) < 1e-3
+        assert e.processed_at.endswith("Z") and "minilm-l6-v2" in e.model_version
+        assert 0 < len(e.summary.split()) <= 25
+    by_id = {t.ticket_id: t.enrichment for t in out}
+    assert by_id["TKT-1001"].intent == "login_issue"
+    assert by_id["TKT-1003"].intent == "feature_request"
+    assert by_id["TKT-1004"].urgency in ("critical", "high")
+    assert by_id["TKT-1007"].sentiment == "POSITIVE"
+    assert by_id["TKT-1008"].urgency == "critical"
+
+
+def test_bad_lines_are_reported_and_good_ones_still_enriched(tmp_path: Path) -> None:
+    # GIVEN stdin with good tickets around four bad lines and a blank line
+    good = SAMPLES.read_text().splitlines()[:3]
+    bad_json = '{"ticket_id": "X-1", "body": "oops"'
+    iso_date = json.dumps({"ticket_id": "X-2", "body": "hi", "created_at": "2025-01-01T00:00:00Z", "customer_id": "c"})
+    no_text = json.dumps({"ticket_id": "X-3", "subject": "", "body": "", "created_at": 1, "customer_id": "c"})
+    not_object = "[1, 2, 3]"
+    stdin = "\n".join([good[0], bad_json, good[1], "", iso_date, no_text, not_object, good[2]]) + "\n"
+    rejects = tmp_path / "rejects.jsonl"
+    # WHEN enriched with a rejects file
+    proc = _run("-", "--rejects", str(rejects), "--no-embedding", stdin=stdin)
+    # THEN the exit status says something was rejected
+    assert proc.returncode == 1
+    # AND every good ticket is still there, in order, without embeddings
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [t["ticket_id"] for t in out] == ["TKT-1001", "TKT-1002", "TKT-1003"]
+    assert all("embedding" not in t["enrichment"] for t in out)
+    # AND stderr names each bad line and what is wrong with it
+    assert "line 2: not valid JSON" in proc.stderr
+    assert "line 5: created_at" in proc.stderr
+    assert "line 6:" in proc.stderr and "no text" in proc.stderr
+    assert "line 7: not a JSON object" in proc.stderr
+    # AND the rejects file keeps each bad line verbatim with its reason
+    kept = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [k["where"] for k in kept] == ["line 2", "line 5", "line 6", "line 7"]
+    assert kept[0]["raw"].strip() == bad_json
+
+
+def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
+    proc = _run(str(tmp_path / "nope.jsonl"))
+    assert proc.returncode == 2
+    assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
