@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.models.commands",  # build-models
     "ticketlens.training.commands",  # train, eval
     "ticketlens.training.summary_eval",  # eval-summary
+    "ticketlens.training.urgency_fit",  # eval-urgency
     "ticketlens.generator.commands",  # generate
     "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke
 )

@@ -31,60 +31,86 @@ def _rule(name: str, points: float, why: str, *phrases: str) -> Rule:
     return Rule(name, points, re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", re.IGNORECASE), why)
 
 
-# Text rules. Points are on the same scale as the thresholds below:
-# low < 1.0 <= medium < 2.0 <= high < 3.0 <= critical.
-TEXT_RULES: tuple[Rule, ...] = (
-    _rule("outage", 2.0, "service down for many users: every minute costs all customers",
+# Scale: low < 1.0 <= medium < 2.0 <= high < 3.0 <= critical. A ticket's level is set by
+# its highest stake (the intent's base or a stake rule's level); every further stake rule
+# that fires adds STACKING_POINTS, and the small signals below nudge it within or across a band.
+STAKE_RULES: tuple[Rule, ...] = (
+    _rule("outage", 3.5, "many users lose service at once: every minute costs all of them",
           r"outage", r"(?:site|service|app|system|server|platform|website|api|everything)\s+(?:is\s+|are\s+)?(?:completely\s+)?down",
-          r"down for (?:everyone|all|us)", r"production (?:is )?down", r"nobody can", r"no one can",
-          r"all (?:of )?(?:our|my) (?:users|customers|staff|team)", r"entire (?:team|company|organi[sz]ation)",
+          r"down for (?:everyone|all|us)", r"production (?:is )?down", r"nobody (?:here )?can", r"no one can", r"none of (?:our|my|the)",
+          r"(?:whole|entire) (?:team|company|organi[sz]ation|office|staff)", r"all (?:of )?(?:our|my) (?:users|customers|staff|team)",
+          r"everyone (?:at|in|on)", r"\d+ (?:people|users|staff|employees|agents) (?:can'?t|cannot|are blocked)",
+          r"losing (?:money|sales|revenue|orders|customers)", r"(?:customers|clients) can'?t (?:pay|order|check ?out|buy|log ?in)",
           r"502", r"503", r"500 (?:error|internal)"),
-    _rule("security_breach", 2.0, "account takeover or data exposure: harm grows until contained",
+    _rule("security_breach", 2.6, "account takeover or data exposure: harm grows until contained",
           r"hack(?:ed|er|ers)?", r"breach(?:ed)?", r"compromised", r"unauthori[sz]ed", r"fraud(?:ulent)?",
-          r"stolen", r"phishing", r"identity theft", r"someone (?:else )?(?:logged|accessed|used)",
-          r"(?:didn'?t|did not|never) (?:make|authori[sz]e|recogni[sz]e)", r"not recogni[sz]ed?",
-          r"suspicious (?:activity|login|transaction|charge)s?", r"data leak", r"leaked"),
-    _rule("money_lost", 1.5, "the customer is out of pocket: refunds get harder with time",
+          r"stolen", r"phishing", r"identity theft", r"someone (?:else )?(?:has )?(?:logged|accessed|used|changed)",
+          r"(?:didn'?t|did not|never) (?:make|authori[sz]e|recogni[sz]e|request)", r"not recogni[sz]ed?",
+          r"suspicious (?:activity|login|sign-?in|transaction|charge|email)s?", r"data leak", r"leaked"),
+    _rule("money_lost", 2.5, "the customer is out of pocket: refunds get harder with time",
           r"charged (?:me )?twice", r"double[- ]charged", r"charged (?:me )?again", r"money (?:is )?(?:missing|gone|lost)",
           r"lost (?:my )?money", r"overcharged", r"wrong amount", r"took (?:my )?money", r"not (?:been )?refunded",
-          r"still (?:haven'?t|have not) (?:received|got(?:ten)?) (?:my )?(?:refund|money)", r"deducted"),
-    _rule("blocked", 1.5, "the customer cannot do their work at all",
-          r"(?:can'?t|cannot|can not|unable to|not able to) (?:log ?in|login|sign ?in|access|use|work|pay|withdraw|transfer|get in)",
-          r"locked out", r"blocked", r"stuck", r"(?:is|are|was) frozen", r"completely broken", r"not working at all",
-          r"nothing works", r"crash(?:es|ed|ing)? (?:every|constantly|on startup|on launch)"),
-    _rule("deadline", 1.0, "a stated deadline turns a normal request into a race",
-          r"(?<!not )(?<!not very )(?<!isn't )urgent(?:ly)?", r"asap", r"immediately", r"right away", r"right now", r"emergency", r"deadline",
-          r"today", r"tonight", r"by tomorrow", r"within the hour", r"in \d+ (?:minutes|hours)", r"time[- ]sensitive",
-          r"before (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|the (?:meeting|demo|launch|deadline))"),
-    _rule("escalation", 0.5, "a customer threatening to leave or escalate needs a fast answer",
-          r"cancel(?:l?ing)? (?:my|our) (?:account|subscription|contract)", r"switch(?:ing)? to", r"lawyer", r"legal action",
-          r"chargeback", r"unacceptable", r"ridiculous", r"furious", r"worst", r"third time", r"still (?:not|no)"),
-    _rule("low_stakes", -1.0, "wishes, questions and cosmetics can wait without harm",
-          r"feature request", r"would be (?:nice|great|cool|helpful)", r"it would help", r"suggest(?:ion)?",
-          r"wish(?:list)?", r"just (?:wondering|curious|a question)", r"no rush", r"not (?:very )?urgent", r"whenever you (?:can|get a chance)",
-          r"cosmetic", r"typo", r"misspell(?:ed|ing)?", r"colou?r", r"font", r"alignment", r"dark mode", r"minor"),
+          r"still (?:haven'?t|have not) (?:received|got(?:ten)?) (?:my )?(?:refund|money)", r"deducted twice",
+          r"charged .{0,40}?twice", r"(?:left|taken from|gone from) my (?:account|balance|bank)",
+          r"unauthori[sz]ed (?:transfer|payment|charge|withdrawal|transaction)s?", r"made a (?:transfer|payment|purchase)", r"never (?:reached|arrived)",
+          r"bounced back"),
+    _rule("data_loss", 3.2, "lost customer data may be unrecoverable if not caught now",
+          r"data loss", r"lost (?:all|my|our|\d+) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|photos)",
+          r"(?:all|my|our) (?:\w+ )?(?:data|files|events|notes|projects|contacts|documents|records|photos) (?:have |has )?(?:disappeared|vanished|are gone|got deleted|were deleted|were wiped)"),
+    _rule("blocked", 2.5, "the customer cannot do their work at all",
+          r"can'?t do (?:any|my) (?:work|job)", r"blocking (?:me|us)", r"blocked from", r"locked out",
+          r"completely (?:stuck|broken|blocked)", r"not working at all", r"nothing works", r"can'?t work",
+          r"suspended", r"read-only", r"can'?t until this is fixed", r"rely on (?:it|this|you) for",
+          r"crash(?:es|ed|ing)? (?:every|constantly|on startup|on launch)"),
+    _rule("deadline", 2.5, "a stated deadline turns a normal request into a race",
+          r"(?<!not )(?<!not very )(?<!isn't )urgent(?:ly)?", r"asap", r"immediately", r"right away", r"emergency",
+          r"(?:hard )?deadline", r"tonight", r"by tomorrow", r"within the hour", r"in \d+ (?:minutes|hours)",
+          r"time[- ]sensitive", r"(?:this|tomorrow) (?:morning|afternoon|evening)", r"before noon", r"end of (?:the )?day",
+          r"(?:demo|meeting|presentation|flight|call|pitch|deadline|launch|event) (?:is )?(?:today|tonight|tomorrow|in \d+)",
+          r"before (?:my|our|the) (?:meeting|demo|launch|deadline|presentation|flight|board|call|pitch)"),
+    _rule("soon", 1.5, "a date later this week or month makes it worth planning, not rushing",
+          r"this week", r"next week", r"by (?:monday|tuesday|wednesday|thursday|friday|the end of)",
+          r"end of (?:the )?(?:month|week|quarter)", r"(?:renewal|budget review) is coming"),
 )
+# A reason to wait: subtracted whatever else fired.
+LOW_STAKES = _rule(
+    "low_stakes", -1.0, "wishes, questions and cosmetics can wait without harm",
+    r"feature request", r"would be (?:nice|great|cool|helpful|lovely)", r"it would help", r"suggest(?:ion)?",
+    r"wish(?:list)?", r"just (?:wondering|curious|a question)", r"no rush", r"no hurry", r"not (?:very )?urgent",
+    r"whenever you (?:can|get a chance)", r"cosmetic", r"typo", r"misspell(?:ed|ing)?", r"colou?r", r"font",
+    r"alignment", r"misaligned", r"dark mode", r"minor",
+)
+ESCALATION = _rule(
+    "escalation", 0.3, "a customer threatening to leave or escalate needs a faster answer",
+    r"cancel(?:l?ing)? (?:my|our) (?:account|subscription|contract)", r"switch(?:ing)? to", r"lawyer",
+    r"legal action", r"chargeback", r"third time", r"still (?:not|no)",
+)
+TEXT_RULES: tuple[Rule, ...] = (*STAKE_RULES, LOW_STAKES, ESCALATION)
+STACKING_POINTS = 0.2  # each stake beyond the highest: two problems at once are worse than one
 
 # What the intent alone implies, before the text says more.
 INTENT_POINTS: dict[str, float] = {
-    "security_concern": 2.0,
-    "login_issue": 1.5,
+    "security_concern": 2.2,
     "payment_issue": 1.5,
-    "bug_report": 1.0,
-    "billing_issue": 1.0,
-    "account_issue": 1.0,
-    "general_inquiry": 0.0,
-    "feature_request": -0.25,
-    "other": -0.5,
+    "login_issue": 1.3,
+    "bug_report": 1.3,
+    "billing_issue": 1.1,
+    "account_issue": 0.8,
+    "general_inquiry": 0.4,
+    "feature_request": 0.3,
+    "other": 0.0,
 }
-# The customer's own priority is one signal among several, worth about one rule.
-PRIORITY_POINTS: dict[str, float] = {"critical": 0.75, "high": 0.5, "medium": 0.0, "low": -0.5}
-NEGATIVE_POINTS = 0.5  # an unhappy customer, weighted by the sentiment's probability
-SHOUTING_POINTS = 0.25  # "!!!" or a run of capitals
+# The customer's own priority is one signal among several: it nudges, it does not decide.
+PRIORITY_POINTS: dict[str, float] = {"critical": 0.3, "high": 0.15, "medium": 0.0, "low": -0.15}
+NEGATIVE_POINTS = 0.15  # an unhappy customer, weighted by the sentiment's probability
+SHOUTING_POINTS = 0.1  # "!!" or a run of capitals: distress, but not impact
 
 THRESHOLDS: dict[Urgency, float] = {"medium": 1.0, "high": 2.0, "critical": 3.0}
-# How fast certainty grows with distance from the neighbouring bands.
-DEFAULT_SLOPE = 2.0
+# How fast certainty grows with distance from the neighbouring bands, and the share of
+# probability spread evenly over all levels because keyword rules are never certain. Both are
+# fitted by `ticketlens eval-urgency` (lowest log-loss on labelled tickets; docs/quality.md).
+DEFAULT_SLOPE = 3.0
+DEFAULT_FLOOR = 0.1
 
 _SHOUTING = re.compile(r"!!|\b[A-Z]{4,}\b(?:\s+\b[A-Z]{2,}\b){1,}")
 
@@ -101,9 +127,15 @@ def urgency_score(
     text: str, intent: str, negative_probability: float, priority: str | None
 ) -> tuple[float, tuple[str, ...]]:
     """Points for one ticket and the names of the rules that fired."""
-    score = INTENT_POINTS.get(intent, 0.0)
     reasons: list[str] = [f"intent:{intent}"]
-    for rule in TEXT_RULES:
+    stakes = [INTENT_POINTS.get(intent, 0.0)]
+    for rule in STAKE_RULES:
+        if rule.pattern.search(text):
+            stakes.append(rule.points)
+            reasons.append(rule.name)
+    stakes.sort(reverse=True)
+    score = stakes[0] + STACKING_POINTS * sum(1 for points in stakes[1:] if points >= THRESHOLDS["high"])
+    for rule in (LOW_STAKES, ESCALATION):
         if rule.pattern.search(text):
             score += rule.points
             reasons.append(rule.name)
@@ -117,7 +149,9 @@ def urgency_score(
     return score, tuple(reasons)
 
 
-def level_probabilities(score: float, slope: float = DEFAULT_SLOPE) -> dict[Urgency, float]:
+def level_probabilities(
+    score: float, slope: float = DEFAULT_SLOPE, floor: float = DEFAULT_FLOOR
+) -> dict[Urgency, float]:
     """Probability of each level: the further the score sits from a level's band, the less
     likely that level (softmax of -slope x distance). The most likely level is always the
     band the score falls in; at a band edge the two neighbours tie."""
@@ -131,7 +165,7 @@ def level_probabilities(score: float, slope: float = DEFAULT_SLOPE) -> dict[Urge
         level: math.exp(-slope * max(low - score, 0.0, score - high)) for level, (low, high) in bands.items()
     }
     total = sum(weights.values())
-    return {level: weight / total for level, weight in weights.items()}
+    return {level: (1 - floor) * weight / total + floor / len(bands) for level, weight in weights.items()}
 
 
 def assess(
@@ -140,12 +174,13 @@ def assess(
     negative_probabilities: Sequence[float],
     priorities: Sequence[str | None],
     slope: float = DEFAULT_SLOPE,
+    floor: float = DEFAULT_FLOOR,
 ) -> list[UrgencyResult]:
     """Urgency for a batch of tickets."""
     results = []
     for text, intent, negative, priority in zip(texts, intents, negative_probabilities, priorities, strict=True):
         score, reasons = urgency_score(text, intent, negative, priority)
-        probabilities = level_probabilities(score, slope)
+        probabilities = level_probabilities(score, slope, floor)
         level = max(URGENCY_LEVELS, key=lambda name: probabilities[name])
         results.append(UrgencyResult(level, probabilities[level], score, reasons))
     return results
@@ -157,11 +192,14 @@ def _rules_version() -> str:
     spec = repr(
         (
             [(r.name, r.points, r.pattern.pattern) for r in TEXT_RULES],
+            STACKING_POINTS,
             INTENT_POINTS,
             PRIORITY_POINTS,
             NEGATIVE_POINTS,
             SHOUTING_POINTS,
             THRESHOLDS,
+            DEFAULT_SLOPE,
+            DEFAULT_FLOOR,
         )
     )
     return hashlib.sha256(spec.encode()).hexdigest()[:8]

@@ -1,0 +1,116 @@
+"""`ticketlens eval-urgency`: how well the urgency rules agree with labelled tickets, and the
+calibration (slope, floor) under which their confidence means what it says.
+
+Labelled urgency exists only where someone defined it: the generator's ground truth
+(written from what is at stake, not from the rules' keywords) and any JSON-lines file of
+tickets with `metadata.labels.urgency`. The rules themselves are not fitted; only the slope
+and floor of `level_probabilities` are, on a calibration half, and the other half reports
+the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ticketlens.enrichment.urgency import DEFAULT_FLOOR, DEFAULT_SLOPE, level_probabilities
+from ticketlens.schemas import URGENCY_LEVELS, RawTicket
+from ticketlens.training.metrics import expected_calibration_error, label_report
+
+SLOPE_GRID = tuple(round(0.25 * k, 2) for k in range(2, 41))  # 0.5 .. 10.0
+FLOOR_GRID = tuple(round(0.05 * k, 2) for k in range(0, 7))  # 0 .. 0.3
+
+
+def _probabilities(scores: Sequence[float], slope: float, floor: float) -> np.ndarray:
+    rows = [level_probabilities(score, slope, floor) for score in scores]
+    return np.array([[row[level] for level in URGENCY_LEVELS] for row in rows])
+
+
+def fit_calibration(scores: Sequence[float], truth_index: np.ndarray) -> tuple[float, float]:
+    """The grid (slope, floor) with the lowest negative log-likelihood of the true levels."""
+    def nll(pair: tuple[float, float]) -> float:
+        probs = _probabilities(scores, *pair)[np.arange(len(scores)), truth_index]
+        return -float(np.mean(np.log(np.clip(probs, 1e-12, 1.0))))
+
+    return min(((s, f) for s in SLOPE_GRID for f in FLOOR_GRID), key=nll)
+
+
+def _labelled_tickets(path: Path | None, count: int, seed: int) -> list[RawTicket]:
+    if path is not None:
+        with path.open(encoding="utf-8") as handle:
+            tickets = [RawTicket.model_validate_json(line) for line in handle if line.strip()]
+    else:
+        from ticketlens.generator import TicketFactory
+
+        factory = TicketFactory(seed=seed)
+        tickets = [factory.make(created_at=1_763_856_000 + i) for i in range(count)]
+    return [t for t in tickets if t.metadata.labels and t.metadata.labels.get("urgency") in URGENCY_LEVELS]
+
+
+def evaluate_urgency(tickets: Sequence[RawTicket]) -> dict[str, object]:
+    from ticketlens.enrichment import get_enricher
+
+    enricher = get_enricher()
+    enriched = enricher.enrich(list(tickets))
+    from ticketlens.enrichment.urgency import urgency_score
+
+    negative = enricher.sentiment_head.labels.index("NEGATIVE")
+    texts = [t.text for t in tickets]
+    sentiment = enricher.sentiment_head.predict_proba(np.stack([e.enrichment.embedding for e in enriched]), texts)
+    scores = [
+        urgency_score(t.text, e.enrichment.intent, float(p[negative]), t.priority)[0]
+        for t, e, p in zip(tickets, enriched, sentiment, strict=True)
+    ]
+    truth = np.array([URGENCY_LEVELS.index(t.metadata.labels["urgency"]) for t in tickets])  # type: ignore[index]
+    half = len(tickets) // 2
+    slope, floor = fit_calibration(scores[:half], truth[:half])
+    held_scores, held_truth = scores[half:], truth[half:]
+    report: dict[str, object] = {"tickets": len(tickets), "calibration_half": half}
+    for name, (s, f) in (("shipped", (DEFAULT_SLOPE, DEFAULT_FLOOR)), ("fitted", (slope, floor))):
+        probs = _probabilities(held_scores, s, f)
+        predicted = [URGENCY_LEVELS[i] for i in probs.argmax(axis=1)]
+        report[name] = {
+            "slope": s,
+            "floor": f,
+            **label_report([URGENCY_LEVELS[i] for i in held_truth], predicted),
+            "ece": expected_calibration_error(probs, held_truth),
+        }
+    return report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "eval-urgency",
+        help="agreement and calibration of the urgency rules on labelled tickets; fits the slope",
+    )
+    parser.add_argument("--labels", type=Path, help="tickets (JSON lines) with metadata.labels.urgency; "
+                        "default: generated tickets")
+    parser.add_argument("--tickets", type=int, default=4000, help="generated tickets when no --labels (default 4000)")
+    parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    tickets = _labelled_tickets(args.labels, args.tickets, args.seed)
+    if len(tickets) < 20:
+        print("ticketlens eval-urgency: need at least 20 tickets with metadata.labels.urgency", file=sys.stderr)
+        return 2
+    report = evaluate_urgency(tickets)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"tickets: {report['tickets']} (slope and floor fitted on the first {report['calibration_half']}, "
+          f"figures on the rest)")
+    for name in ("shipped", "fitted"):
+        part = report[name]
+        assert isinstance(part, dict)
+        per_class = ", ".join(f"{k} {v:.2f}" for k, v in part["per_class_f1"].items())
+        print(f"{name:>8} slope {part['slope']:.2f} floor {part['floor']:.2f}: accuracy {part['accuracy']:.3f}  "
+              f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f}  [{per_class}]")
+    return 0
