@@ -1,0 +1,241 @@
+"""Fit a head: a softmax regression or one-hidden-layer MLP in numpy (Adam, dropout,
+weighted cross-entropy, early stopping), then a calibration temperature on a held-out split.
+
+numpy alone, so ``ticketlens train`` needs nothing beyond the runtime stack (plus the
+encoder) and is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ticketlens.enrichment.heads import HEAD_FORMAT, ClassifierHead, softmax
+
+
+MIN_STEPS_PER_EPOCH = 50
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    hidden: int = 256  # 0 = softmax (logistic) regression
+    epochs: int = 40
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4  # decoupled (AdamW)
+    dropout: float = 0.2  # on the hidden layer
+    input_dropout: float = 0.1
+    label_smoothing: float = 0.0
+    patience: int = 6  # epochs without a better early-stopping loss
+    seed: int = 0
+    ensemble: int = 1  # networks fitted with seeds seed..seed+n-1, merged into one (mean logits)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def weighted_nll(logits: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+    logp = _log_softmax(logits.astype(np.float64))
+    losses = -logp[np.arange(len(y)), y]
+    if w is None:
+        return float(losses.mean())
+    return float((losses * w).sum() / w.sum())
+
+
+class _Net:
+    def __init__(self, n_in: int, n_out: int, hidden: int, rng: np.random.Generator) -> None:
+        dims = [n_in, hidden, n_out] if hidden else [n_in, n_out]
+        self.params: list[np.ndarray] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            bound = math.sqrt(6.0 / (a + b)) if b != n_out else math.sqrt(1.0 / a)
+            self.params += [rng.uniform(-bound, bound, size=(a, b)).astype(np.float32), np.zeros(b, np.float32)]
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.params) // 2
+
+    def forward(self, x: np.ndarray, train: bool, cfg: FitConfig, rng: np.random.Generator):
+        cache = []
+        if train and cfg.input_dropout > 0:
+            mask = (rng.random(x.shape) >= cfg.input_dropout).astype(np.float32) / (1 - cfg.input_dropout)
+            x = x * mask
+        for i in range(self.n_layers):
+            w, b = self.params[2 * i], self.params[2 * i + 1]
+            cache.append(x)
+            x = x @ w + b
+            if i < self.n_layers - 1:
+                x = np.maximum(x, 0.0)
+                if train and cfg.dropout > 0:
+                    mask = (rng.random(x.shape) >= cfg.dropout).astype(np.float32) / (1 - cfg.dropout)
+                    x = x * mask
+                    cache.append(mask)
+                else:
+                    cache.append(None)
+        return x, cache
+
+    def backward(self, grad: np.ndarray, cache: list) -> list[np.ndarray]:
+        grads: list[np.ndarray] = [np.empty(0)] * len(self.params)
+        # cache layout: [x0, (mask0), x1, ...]: rebuild per layer
+        inputs, masks = [], []
+        j = 0
+        for i in range(self.n_layers):
+            inputs.append(cache[j])
+            j += 1
+            if i < self.n_layers - 1:
+                masks.append(cache[j])
+                j += 1
+        for i in reversed(range(self.n_layers)):
+            x_in = inputs[i]
+            grads[2 * i] = x_in.T @ grad
+            grads[2 * i + 1] = grad.sum(axis=0)
+            if i > 0:
+                grad = grad @ self.params[2 * i].T
+                mask = masks[i - 1]
+                if mask is not None:
+                    grad = grad * mask
+                grad = grad * (inputs[i] > 0)  # ReLU of the previous layer's output
+        return grads
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        for i in range(self.n_layers):
+            x = x @ self.params[2 * i] + self.params[2 * i + 1]
+            if i < self.n_layers - 1:
+                x = np.maximum(x, 0.0)
+        return x
+
+
+def fit_network(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    cfg: FitConfig,
+    sample_weight: np.ndarray | None = None,
+    x_stop: np.ndarray | None = None,
+    y_stop: np.ndarray | None = None,
+    w_stop: np.ndarray | None = None,
+) -> tuple[list[np.ndarray], dict[str, float]]:
+    """Train on standardised ``x``; early-stop on (x_stop, y_stop) weighted NLL when given."""
+    rng = np.random.default_rng(cfg.seed)
+    net = _Net(x.shape[1], n_classes, cfg.hidden, rng)
+    w = np.ones(len(y), np.float32) if sample_weight is None else sample_weight.astype(np.float32)
+    w = w / w.mean()
+    m = [np.zeros_like(p) for p in net.params]
+    v = [np.zeros_like(p) for p in net.params]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    step = 0
+    best = (float("inf"), [p.copy() for p in net.params], 0)
+    onehot_eye = np.eye(n_classes, dtype=np.float32)
+    smooth = cfg.label_smoothing
+    epochs_run = 0
+    # a small data set still gets enough optimiser steps per "epoch" (early-stopping check)
+    batch_size = min(cfg.batch_size, len(y))
+    passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH * batch_size / len(y)))
+    for epoch in range(cfg.epochs):
+        epochs_run = epoch + 1
+        order = np.concatenate([rng.permutation(len(y)) for _ in range(passes)])
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            xb, yb, wb = x[idx], y[idx], w[idx]
+            out, cache = net.forward(xb, True, cfg, rng)
+            target = onehot_eye[yb] * (1 - smooth) + smooth / n_classes
+            grad = (softmax(out) - target) * (wb / wb.sum())[:, None]
+            grads = net.backward(grad.astype(np.float32), cache)
+            step += 1
+            lr = cfg.learning_rate
+            for k, (p, g) in enumerate(zip(net.params, grads, strict=True)):
+                m[k] = beta1 * m[k] + (1 - beta1) * g
+                v[k] = beta2 * v[k] + (1 - beta2) * g * g
+                m_hat = m[k] / (1 - beta1**step)
+                v_hat = v[k] / (1 - beta2**step)
+                if p.ndim == 2 and cfg.weight_decay:
+                    p *= 1 - lr * cfg.weight_decay
+                p -= (lr * m_hat / (np.sqrt(v_hat) + eps)).astype(np.float32)
+        if x_stop is not None and y_stop is not None:
+            loss = weighted_nll(net.logits(x_stop), y_stop, w_stop)
+            if loss < best[0] - 1e-4:
+                best = (loss, [p.copy() for p in net.params], epoch + 1)
+            elif epoch + 1 - best[2] >= cfg.patience:
+                break
+    if x_stop is not None and best[2] > 0:
+        net.params = best[1]
+    return net.params, {"epochs_run": epochs_run, "best_epoch": best[2] or epochs_run}
+
+
+def fit_ensemble(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    cfg: FitConfig,
+    sample_weight: np.ndarray | None = None,
+    x_stop: np.ndarray | None = None,
+    y_stop: np.ndarray | None = None,
+) -> tuple[list[np.ndarray], dict[str, object]]:
+    """``cfg.ensemble`` networks from different seeds, merged exactly into one network whose
+    logits are their mean: hidden layers side by side, output weights stacked and divided."""
+    members, infos = [], []
+    for k in range(max(cfg.ensemble, 1)):
+        params, info = fit_network(x, y, n_classes, replace(cfg, seed=cfg.seed + k), sample_weight, x_stop, y_stop)
+        members.append(params)
+        infos.append(info)
+    n = len(members)
+    if n == 1:
+        return members[0], dict(infos[0])
+    if len(members[0]) == 2:  # softmax regression: the mean of linear maps is linear
+        merged = [sum(m[0] for m in members) / n, sum(m[1] for m in members) / n]
+    else:
+        merged = [
+            np.concatenate([m[0] for m in members], axis=1),
+            np.concatenate([m[1] for m in members]),
+            np.concatenate([m[2] for m in members], axis=0) / n,
+            sum(m[3] for m in members) / n,
+        ]
+    return [p.astype(np.float32) for p in merged], {
+        "members": n,
+        "best_epochs": [i["best_epoch"] for i in infos],
+    }
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+    """The temperature T minimising the (weighted) NLL of softmax(logits / T)."""
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 241))
+    losses = [weighted_nll(logits / t, y, w) for t in grid]
+    k = int(np.argmin(losses))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    for _ in range(40):  # golden-section refinement in the bracketing interval
+        a = hi - (hi - lo) / 1.618034
+        b = lo + (hi - lo) / 1.618034
+        if weighted_nll(logits / a, y, w) < weighted_nll(logits / b, y, w):
+            hi = b
+        else:
+            lo = a
+    return float((lo + hi) / 2)
+
+
+def build_head(
+    kind: str,
+    labels: Sequence[str],
+    features: Sequence[str],
+    mean: np.ndarray,
+    scale: np.ndarray,
+    params: list[np.ndarray],
+    temperature: float,
+) -> ClassifierHead:
+    arrays: dict[str, np.ndarray] = {
+        "format": np.asarray(HEAD_FORMAT),
+        "kind": np.asarray(kind),
+        "labels": np.asarray(list(labels), dtype=np.str_),
+        "features": np.asarray(list(features), dtype=np.str_),
+        "feature_mean": mean.astype(np.float32),
+        "feature_scale": scale.astype(np.float32),
+        "n_layers": np.asarray(len(params) // 2),
+        "temperature": np.asarray(temperature),
+    }
+    for i in range(len(params) // 2):
+        arrays[f"W{i}"] = params[2 * i].astype(np.float32)
+        arrays[f"b{i}"] = params[2 * i + 1].astype(np.float32)
+    return ClassifierHead(arrays)

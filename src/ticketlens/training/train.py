@@ -1,0 +1,251 @@
+"""Train, calibrate and evaluate one head end to end; write the .npz and its metrics.
+
+Splits: ``train`` fits the network, ``calib`` early-stops it and fits the calibration
+temperature, ``val`` is only ever scored (figures in the metrics file and docs/quality.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ticketlens.enrichment.heads import ClassifierHead, softmax, vader_features
+from ticketlens.training import data as tdata
+from ticketlens.training.embed import embed
+from ticketlens.training.fit import FitConfig, build_head, fit_ensemble, fit_temperature
+from ticketlens.training.keywords import keyword_predict
+from ticketlens.training.metrics import (
+    classification_report,
+    expected_calibration_error,
+    label_report,
+    plot_reliability,
+    precision_recall,
+)
+
+log = logging.getLogger(__name__)
+MIN_CALIBRATION_ROWS = 20
+
+
+@dataclass
+class HeadSpec:
+    kind: str
+    labels: tuple[str, ...]
+    features: tuple[str, ...] = ("embedding",)
+    fit: FitConfig = field(default_factory=FitConfig)
+    # sample weight of each source (default 1) and how far to balance classes:
+    # weight *= (n / (K * n_class)) ** class_balance
+    source_weights: dict[str, float] = field(default_factory=dict)
+    class_balance: float = 0.5
+    # the calibration temperature is fitted with calib rows weighted 1 / n_source ** this:
+    # 0 = the calib split as it is (dominated by the biggest sources), 1 = every source
+    # counts the same (the head meets a mix of domains it was not fitted on)
+    calibration_source_balance: float = 0.0
+
+
+INTENT_SPEC = HeadSpec(
+    kind="intent",
+    labels=tdata.INTENT_LABELS,
+    fit=FitConfig(
+        hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, label_smoothing=0.1, ensemble=3
+    ),
+    source_weights={"cs_train": 8.0, "nlbse24": 2.0},
+    class_balance=0.25,
+    calibration_source_balance=1.0,
+)
+SENTIMENT_SPEC = HeadSpec(
+    kind="sentiment",
+    labels=tdata.SENTIMENT_LABELS,
+    features=("embedding", "vader"),
+    fit=FitConfig(hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, ensemble=3),
+    source_weights={"cs_train": 10.0, "tweeteval": 0.5, "weak:nlbse24": 0.5},
+    class_balance=0.5,
+    calibration_source_balance=0.5,
+)
+
+
+def build_features(examples: Sequence[tdata.Example], features: Sequence[str]) -> np.ndarray:
+    texts = [e.text for e in examples]
+    parts = [embed(texts, progress=True)]
+    if "vader" in features:
+        parts.append(vader_features(texts))
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def raw_logits(head: ClassifierHead, x: np.ndarray) -> np.ndarray:
+    """Uncalibrated logits of ``head`` for already-built features ``x``."""
+    z = (x - head.mean) / head.scale
+    for i, (w, b) in enumerate(head.layers):
+        z = z @ w + b
+        if i < len(head.layers) - 1:
+            z = np.maximum(z, 0)
+    return z
+
+
+def _weights(examples: Sequence[tdata.Example], spec: HeadSpec) -> np.ndarray:
+    counts = Counter(e.label for e in examples)
+    n, k = len(examples), len(counts)
+    return np.asarray(
+        [spec.source_weights.get(e.source, 1.0) * (n / (k * counts[e.label])) ** spec.class_balance for e in examples],
+        dtype=np.float32,
+    )
+
+
+def _calibration_weights(examples: Sequence[tdata.Example], spec: HeadSpec) -> np.ndarray:
+    counts = Counter(_group_name(e) for e in examples)
+    return np.asarray([counts[_group_name(e)] ** -spec.calibration_source_balance for e in examples])
+
+
+def _group_name(example: tdata.Example) -> str:
+    if example.source == "clinc150":
+        return "clinc150-oos" if example.fine == "oos" else "clinc150"
+    return example.source
+
+
+def evaluate(
+    head: ClassifierHead,
+    examples: Sequence[tdata.Example],
+    x: np.ndarray,
+    logits: np.ndarray | None = None,
+    baseline: bool = True,
+) -> dict[str, object]:
+    """Per-source and pooled reports of ``head`` on ``examples`` (whose features are ``x``)."""
+    if logits is None:
+        logits = raw_logits(head, x)
+    probs = softmax(logits / head.temperature)
+    lookup = {label: i for i, label in enumerate(head.labels)}
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        groups[_group_name(e)].append(i)
+    groups = {"pooled": list(range(len(examples))), **dict(sorted(groups.items()))}
+    out: dict[str, object] = {}
+    for name, idx in groups.items():
+        truth = [examples[i].label for i in idx]
+        report = classification_report(truth, probs[idx], head.labels)
+        t_idx = np.asarray([lookup.get(t, -1) for t in truth])
+        report["ece_uncalibrated"] = round(expected_calibration_error(softmax(logits[idx]), t_idx), 4)
+        if baseline:
+            kw = keyword_predict(head.kind, [examples[i].text for i in idx])
+            if kw is not None:
+                report["keyword_baseline"] = label_report(truth, kw)
+        out[name] = report
+    if "other" in head.labels:
+        pred = [head.labels[j] for j in probs.argmax(axis=1)]
+        truth = [e.label for e in examples]
+        precision, recall = precision_recall(truth, pred, "other")
+        out["other_pooled"] = {"precision": round(precision, 4), "recall": round(recall, 4)}
+        oos = [i for i, e in enumerate(examples) if e.fine == "oos"]
+        if oos:
+            out["other_pooled"]["recall_on_clinc_oos"] = round(
+                float(np.mean([pred[i] == "other" for i in oos])), 4
+            )
+    return out
+
+
+def train_head(
+    spec: HeadSpec,
+    examples: Sequence[tdata.Example],
+    plot_path: Path | None = None,
+) -> tuple[ClassifierHead, dict[str, object]]:
+    """Fit + calibrate + evaluate ``spec`` on ``examples`` (each carrying its split)."""
+    started = time.perf_counter()
+    label_index = {label: i for i, label in enumerate(spec.labels)}
+    unknown = sorted({e.label for e in examples} - set(label_index))
+    if unknown:
+        raise ValueError(f"labels not in the head's label set: {unknown}")
+    x_all = build_features(examples, spec.features)
+    embedded_at = time.perf_counter()
+    y_all = np.asarray([label_index[e.label] for e in examples])
+    split = np.asarray([e.split for e in examples])
+    tr, ca, va = (np.flatnonzero(split == s) for s in ("train", "calib", "val"))
+    if len(tr) == 0:
+        raise ValueError("no training examples")
+    x_tr = x_all[tr]
+    mean = x_tr.mean(axis=0)
+    std = x_tr.std(axis=0)
+    # a floor, so a feature (nearly) constant in a small training set cannot blow up later
+    scale = np.maximum(std, 0.5 * float(np.median(std))) + 1e-6
+    z_all = ((x_all - mean) / scale).astype(np.float32)
+    w_tr = _weights([examples[i] for i in tr], spec)
+    stop = (z_all[ca], y_all[ca]) if len(ca) else (None, None)
+    params, fit_info = fit_ensemble(z_all[tr], y_all[tr], len(spec.labels), spec.fit, w_tr, *stop[:2])
+    head = build_head(spec.kind, spec.labels, spec.features, mean, scale, params, 1.0)
+    raw = raw_logits(head, x_all)
+    # a temperature fitted on a handful of rows is noise (all right -> T at its floor): keep 1
+    calibrated = len(ca) >= MIN_CALIBRATION_ROWS
+    temperature = (
+        fit_temperature(raw[ca], y_all[ca], _calibration_weights([examples[i] for i in ca], spec)) if calibrated else 1.0
+    )
+    head.temperature = temperature
+    fitted_at = time.perf_counter()
+
+    val_examples = [examples[i] for i in va]
+    metrics: dict[str, object] = {
+        "kind": spec.kind,
+        "labels": list(spec.labels),
+        "features": list(spec.features),
+        "fit_config": asdict(spec.fit),
+        "source_weights": spec.source_weights,
+        "class_balance": spec.class_balance,
+        "calibration_source_balance": spec.calibration_source_balance,
+        "temperature": round(temperature, 4),
+        "calibration": "temperature fitted on the calib split" if calibrated else f"none (calib split < {MIN_CALIBRATION_ROWS} rows)",
+        "fit": fit_info,
+        "data": _data_summary(examples),
+        "training_seconds": {
+            "embedding_and_features": round(embedded_at - started, 1),
+            "fit_and_calibration": round(fitted_at - embedded_at, 1),
+        },
+        "machine": f"{platform.machine()} {platform.system()}, numpy {np.__version__}",
+    }
+    if len(va):
+        metrics["val"] = evaluate(head, val_examples, x_all[va], logits=raw[va])
+    if len(ca):
+        calib = evaluate(head, [examples[i] for i in ca], x_all[ca], logits=raw[ca], baseline=False)
+        metrics["calib_pooled"] = calib["pooled"]
+    if plot_path is not None and len(va):
+        truth = y_all[va]
+        plot_reliability(
+            {"uncalibrated": (softmax(raw[va]), truth), f"temperature {temperature:.2f}": (softmax(raw[va] / temperature), truth)},
+            plot_path,
+            f"{spec.kind} head, pooled validation split (n={len(va)})",
+        )
+        metrics["reliability_diagram"] = plot_path.as_posix()
+    return head, metrics
+
+
+def _data_summary(examples: Sequence[tdata.Example]) -> dict[str, object]:
+    by_source: dict[str, Counter] = defaultdict(Counter)
+    by_label: dict[str, Counter] = defaultdict(Counter)
+    for e in examples:
+        by_source[e.source][e.split] += 1
+        by_label[e.split][e.label] += 1
+    return {
+        "n": len(examples),
+        "by_source_and_split": {s: dict(sorted(c.items())) for s, c in sorted(by_source.items())},
+        "by_split_and_label": {s: dict(sorted(c.items())) for s, c in sorted(by_label.items())},
+    }
+
+
+def write_outputs(head: ClassifierHead, metrics: dict[str, object], out: Path) -> Path:
+    """Save the head and ``<stem>.metrics.json`` beside it; returns the metrics path."""
+    version = head.save(out)
+    metrics = {"head": out.name, "version": version, **metrics}
+    metrics_path = out.with_name(f"{out.stem}.metrics.json")
+    metrics_path.write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return metrics_path
+
+
+def default_examples(kind: str, data_dir: Path, seed: int) -> list[tdata.Example]:
+    if kind == "intent":
+        return tdata.load_intent_public(data_dir, seed) + tdata.load_own("intent", seed)
+    if kind == "sentiment":
+        return tdata.load_sentiment_public(data_dir, seed) + tdata.load_own("sentiment", seed)
+    raise ValueError(f"no default data for head kind {kind!r}")
