@@ -3,42 +3,109 @@ boto3 calls over HTTP, nothing is patched in-process."""
 
 from __future__ import annotations
 
-import socket
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+DUMMY_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="session")
 def emulator_endpoint() -> Iterator[str]:
-    """GIVEN a moto server on a loopback port, for the whole test session."""
-    from moto.server import ThreadedMotoServer
+    """GIVEN a moto server on a loopback port, for the whole test session.
 
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    ticketlens' own emulator wrapper: moto's server app, HTTP/1.1 keep-alive.
+    """
+    from ticketlens.local.emulator import Emulator
+
+    emulator = Emulator().start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield emulator.url
     finally:
-        server.stop()
+        emulator.stop()
+
+
+def _forget_cached_clients() -> None:
+    from ticketlens.handlers.enrich import reset_runtime
+    from ticketlens.settings import get_settings
+
+    get_settings.cache_clear()
+    reset_runtime()
 
 
 @pytest.fixture
-def aws_env(emulator_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def aws_env(emulator_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point boto3 and ticketlens at the emulator with dummy credentials."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    for name, value in DUMMY_AWS.items():
+        monkeypatch.setenv(name, value)
     from ticketlens.settings import get_settings
 
     get_settings.cache_clear()
     yield emulator_endpoint
     get_settings.cache_clear()
+
+
+@dataclass
+class Pipeline:
+    """template.yaml deployed to the emulator under names of its own."""
+
+    stack: Any
+    settings: Any
+    store: Any
+    endpoint: str
+
+    def runner(self, handler: Any = None, **kwargs: Any) -> Any:
+        from ticketlens.handlers.enrich import lambda_handler
+        from ticketlens.local.runner import for_stack
+
+        kwargs.setdefault("idle_wait_s", 1)
+        return for_stack(self.stack, handler or lambda_handler, self.settings, **kwargs)
+
+
+def pipeline_env(endpoint: str, suffix: str | None) -> dict[str, str]:
+    """Environment for a stack whose resources are named ``<seed name>-<suffix>``."""
+    env = {"AWS_ENDPOINT_URL": endpoint, **DUMMY_AWS}
+    if suffix:
+        env.update(
+            TICKETLENS_STACK_NAME=f"ticketlens-{suffix}",
+            TICKETLENS_RAW_BUCKET=f"tickets-raw-{suffix}",
+            TICKETLENS_ENRICHED_BUCKET=f"tickets-enriched-{suffix}",
+            TICKETLENS_QUEUE_NAME=f"ticket-processing-queue-{suffix}",
+            TICKETLENS_DLQ_NAME=f"ticket-processing-dlq-{suffix}",
+            TICKETLENS_TABLE_NAME=f"tickets-metadata-{suffix}",
+            TICKETLENS_IDEMPOTENCY_TABLE=f"tickets-idempotency-{suffix}",
+        )
+    return env
+
+
+def deploy_pipeline(endpoint: str, suffix: str | None = None) -> Iterator[Pipeline]:
+    from ticketlens.local.stack import deploy
+    from ticketlens.settings import get_settings
+    from ticketlens.store import TicketStore
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in pipeline_env(endpoint, suffix).items():
+            mp.setenv(name, value)
+        _forget_cached_clients()
+        settings = get_settings()
+        stack = deploy(settings)
+        try:
+            yield Pipeline(stack=stack, settings=settings, store=TicketStore(settings), endpoint=endpoint)
+        finally:
+            _forget_cached_clients()
+
+
+@pytest.fixture(scope="module")
+def pipeline(emulator_endpoint: str) -> Iterator[Pipeline]:
+    """GIVEN template.yaml deployed to the emulator (SAM transform offline + CloudFormation),
+    with resource names unique to this test module."""
+    yield from deploy_pipeline(emulator_endpoint, uuid.uuid4().hex[:8])

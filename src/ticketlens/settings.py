@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     table_name: str = "tickets-metadata"
     idempotency_table: str = "tickets-idempotency"
     rejects_prefix: str = "rejects/"
+
+    # --- generator ----------------------------------------------------------------------
+    # Tickets the scheduled GenerateFunction writes per invocation (template.yaml passes the
+    # TicketsPerInvocation parameter as TICKETLENS_TICKETS_PER_INVOCATION).
+    generate_count: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("TICKETLENS_GENERATE_COUNT", "TICKETLENS_TICKETS_PER_INVOCATION"),
+    )
+
     # pipeline (issue 4): how long the enrich handler remembers a processed (bucket, key, etag),
     # and the CloudFormation stack the local tools deploy `template.yaml` as.
     idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)

@@ -1,8 +1,9 @@
 """The sentence encoder at run time: onnxruntime + tokenizers, no torch.
 
-One forward pass per batch returns token states; the ticket embedding is their mean, and
-the summarizer pools the same states over each sentence's tokens, so sentence scoring
-costs no second pass.
+One forward pass per batch returns token states; the ticket embedding is their mean. The
+states and their character offsets are returned too, so a summarizer can pool them per
+sentence without a second pass (the default extractive one scores sentences lexically:
+pooled similarity earned no weight on TweetSumm, see docs/summary.md).
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ class Encoded:
 class Encoder:
     """all-MiniLM-L6-v2 with mean pooling, loaded from a built model folder."""
 
-    def __init__(self, model_dir: Path, *, variant: Variant = "fp32", max_tokens: int = 256, threads: int = 0) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        variant: Variant = "fp32",
+        max_tokens: int = 256,
+        threads: int = 0,
+        max_batch_tokens: int = 512,
+    ) -> None:
         model_dir = Path(model_dir)
         manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
         model_file = FP32_FILE if variant == "fp32" else INT8_FILE
@@ -51,23 +60,27 @@ class Encoder:
         self.variant: Variant = variant
         self.version = f"minilm-l6-v2-{variant}-{manifest['files'][model_file][:8]}"
         self.dim = 384
+        self.max_batch_tokens = max_batch_tokens
 
     def encode(self, texts: list[str], batch_size: int = 32) -> Encoded:
-        """Run the encoder over texts, batching texts of similar length to cut padding."""
+        """Run the encoder over texts in length-sorted sub-batches, in input order.
+
+        Padding is the main cost on a CPU: attention and every dense layer run over padded
+        positions too. So texts are sorted by token count and cut into sub-batches whose padded
+        size stays under `max_batch_tokens`, at most `batch_size` texts each.
+        """
         encodings = self._tokenizer.encode_batch(texts)
         n = len(texts)
         embeddings = np.zeros((n, self.dim), dtype=np.float32)
         states: list[np.ndarray] = [np.empty((0, self.dim), np.float32)] * n
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, n, batch_size):
-            chunk = order[start : start + batch_size]
-            width = max(len(encodings[i].ids) for i in chunk)
+        lengths = [len(e.ids) for e in encodings]
+        for chunk in _length_batches(lengths, batch_size, self.max_batch_tokens):
+            width = lengths[chunk[-1]]
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
             for row, i in enumerate(chunk):
-                length = len(encodings[i].ids)
-                ids[row, :length] = encodings[i].ids
-                mask[row, :length] = 1
+                ids[row, : lengths[i]] = encodings[i].ids
+                mask[row, : lengths[i]] = 1
             (hidden,) = self._session.run(
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )
@@ -75,9 +88,23 @@ class Encoder:
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             embeddings[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for row, i in enumerate(chunk):
-                states[i] = hidden[row, : len(encodings[i].ids)]
+                states[i] = hidden[row, : lengths[i]]
         return Encoded(embeddings=embeddings, token_states=states, offsets=[e.offsets for e in encodings])
 
     def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """L2-normalised sentence embeddings, (n, 384) float32."""
         return self.encode(texts, batch_size).embeddings
+
+
+def _length_batches(lengths: list[int], batch_size: int, max_batch_tokens: int) -> list[list[int]]:
+    """Indices grouped shortest first; each group's padded size stays within the budget."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if current and (len(current) >= batch_size or (len(current) + 1) * lengths[i] > max_batch_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches

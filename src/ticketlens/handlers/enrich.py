@@ -1,0 +1,432 @@
+"""The enrichment Lambda handler: an SQS batch of S3 ObjectCreated events in, enriched records out.
+
+One code path for every caller: AWS Lambda (``functions/enrich/app.py`` re-exports
+:func:`lambda_handler`), ``ticketlens invoke enrich``, the local SQS event-source runner
+behind ``ticketlens demo`` / ``ticket-processor``, and the tests.
+
+This module knows AWS and nothing of models: it asks :func:`ticketlens.enrichment.get_enricher`
+for the process-wide engine (models load once per container) and calls ``enrich`` once per
+batch with every ticket that still needs it.
+
+Per SQS message (one S3 object, in practice):
+
+* the body is parsed as an S3 event; keys are URL-decoded (``unquote_plus``); S3's
+  ``s3:TestEvent`` is acknowledged and skipped;
+* the object is fetched; ``parse_ticket`` validates it (errors are values);
+* a valid ticket is enriched, then written once: the full record to the enriched bucket,
+  the metadata item (no embedding) to DynamoDB. Powertools Idempotency, keyed on
+  (bucket, key, ETag) in the idempotency table, makes a redelivered object a no-op, and a
+  look-up before the batch's enrichment call keeps it from being enriched twice;
+* a ticket that fails validation is **recorded, then failed**: its ``Rejected`` (where,
+  reason, raw input) is written under the rejects prefix of the enriched bucket, and the
+  message is reported as a batch item failure. SQS redelivers it up to the queue's
+  maxReceiveCount and then moves it to the dead-letter queue: the reason is in the bucket,
+  the original event in the DLQ; nothing is lost and nothing retries forever. Rewriting the
+  reject on each attempt is harmless (same key, same content).
+
+Partial batch failure (``BatchProcessor`` + ``ReportBatchItemFailures``): only the failed
+messages go back to the queue; the others are deleted. Logs are structured JSON (ticket ids
+and keys, never bodies or email addresses); metrics are CloudWatch EMF on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+
+from ..schemas import EnrichedTicket, RawTicket, Rejected, parse_ticket
+from ..settings import Settings, get_settings
+from ..store import TicketStore, clients, is_missing
+
+SERVICE = "ticketlens-enrich"
+METRICS_NAMESPACE = "ticketlens"
+IDEMPOTENCY_KEY_PREFIX = "ticketlens-enrich"
+
+logger = Logger(service=SERVICE)
+_cold_start = True
+
+
+class TicketRejected(Exception):
+    """The object is not a valid ticket; the reason is recorded under the rejects prefix."""
+
+    def __init__(self, where: str, reason: str, recorded_at: str | None) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+        self.recorded_at = recorded_at
+
+
+class NotAnS3Event(Exception):
+    """The SQS message body is not an S3 event notification."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    bucket: str
+    key: str
+    etag: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def idempotency_data(self) -> dict[str, str | None]:
+        return {"bucket": self.bucket, "key": self.key, "etag": self.etag}
+
+
+def parse_s3_event(body: str) -> list[ObjectRef]:
+    """The objects an SQS message body announces: [] for S3's test event.
+
+    Raises NotAnS3Event for anything else. Keys arrive URL-encoded (``+`` for spaces),
+    on AWS as on the emulators.
+    """
+    try:
+        event = json.loads(body)
+    except (TypeError, ValueError) as error:
+        raise NotAnS3Event(f"message body is not JSON: {error}") from None
+    if not isinstance(event, dict):
+        raise NotAnS3Event("message body is not a JSON object")
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise NotAnS3Event("message body has no S3 'Records'")
+    refs: list[ObjectRef] = []
+    for record in records:
+        try:
+            s3 = record["s3"]
+            name = s3["bucket"]["name"]
+            key = unquote_plus(s3["object"]["key"])
+        except (KeyError, TypeError):
+            raise NotAnS3Event("an S3 record lacks s3.bucket.name or s3.object.key") from None
+        event_name = str(record.get("eventName", "ObjectCreated:"))
+        if not event_name.startswith("ObjectCreated"):
+            continue  # deletes, restores, ... are not new tickets
+        refs.append(ObjectRef(bucket=name, key=key, etag=s3["object"].get("eTag")))
+    return refs
+
+
+# ------------------------------------------------------------------------- runtime --
+class Runtime:
+    """What one container builds once: settings, clients, the idempotency layer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = TicketStore(settings)
+        self.idempotency_config = IdempotencyConfig(
+            event_key_jmespath="[bucket, key, etag]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=settings.idempotency_ttl_seconds,
+        )
+        self.persistence = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table, boto3_client=clients(settings).dynamodb
+        )
+        # The same prefix everywhere (Lambda, local runner, `ticketlens invoke`), so a ticket
+        # processed by one is not reprocessed by another against the same table.
+        self.persistence.configure(self.idempotency_config, key_prefix=IDEMPOTENCY_KEY_PREFIX)
+        self.write_once = idempotent_function(
+            data_keyword_argument="obj",
+            persistence_store=self.persistence,
+            config=self.idempotency_config,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        )(self._write)
+        # A BatchProcessor holds one batch's state: one per thread (the local runner invokes
+        # concurrently; on Lambda there is only ever one).
+        self._local = threading.local()
+
+    def processor_for_thread(self) -> BatchProcessor:
+        processor = getattr(self._local, "processor", None)
+        if processor is None:
+            processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+            self._local.processor = processor
+        return processor
+
+    def already_done(self, ref: ObjectRef) -> bool:
+        """True when the idempotency table holds a completed, unexpired record for the object."""
+        try:
+            record = self.persistence.get_record(ref.idempotency_data())
+        except IdempotencyItemNotFoundError:
+            return False
+        return record is not None and record.status == "COMPLETED" and not record.is_expired
+
+    def _write(self, obj: dict[str, Any], item: _Item) -> dict[str, Any]:
+        """Runs at most once per (bucket, key, etag): enrich if the batch did not, then write."""
+        enriched = item.enriched
+        if enriched is None:  # the pre-check saw it done, then its record expired or vanished
+            enriched = _enricher().enrich([item.ticket])[0]
+        started = time.perf_counter()
+        s3_key = self.store.put_enriched(enriched)
+        item.timings["store_ms"] = (time.perf_counter() - started) * 1000
+        item.written = True
+        return {"ticket_id": enriched.ticket_id, "s3_key": s3_key, "intent": enriched.enrichment.intent,
+                "urgency": enriched.enrichment.urgency, "sentiment": enriched.enrichment.sentiment}
+
+
+_runtime_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The container's runtime; rebuilt only if the process-wide settings were reloaded."""
+    global _runtime
+    settings = get_settings()
+    with _runtime_lock:
+        if _runtime is None or _runtime.settings is not settings:
+            _runtime = Runtime(settings)
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Rebuild clients and idempotency from the current settings on next use (tests)."""
+    global _runtime
+    with _runtime_lock:
+        _runtime = None
+
+
+# One engine call at a time per process: the engine already spreads one call over every
+# core, so concurrent invocations (the local runner's threads) gain nothing from running it
+# at once and lose to oversubscription; their S3/DynamoDB round trips still overlap.
+_engine_lock = threading.Lock()
+
+
+def _enricher() -> Any:
+    from ..enrichment import get_enricher
+
+    return get_enricher()
+
+
+# --------------------------------------------------------------------------- batch --
+@dataclass
+class _Item:
+    """One S3 object of one SQS message, through the stages of the batch."""
+
+    ref: ObjectRef
+    ticket: RawTicket | None = None
+    rejected: Rejected | None = None
+    error: BaseException | None = None
+    done_before: bool = False
+    enriched: EnrichedTicket | None = None
+    written: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """One SQS batch, in three phases.
+
+    1. fetch every object, validate it, look up its idempotency record (I/O, in parallel);
+    2. one engine call for every ticket that still needs it (CPU, batched);
+    3. settle every message: idempotent write, or record the reject (I/O, in parallel).
+
+    ``BatchProcessor`` then reports each message from its settled outcome. The I/O phases
+    run on a few threads because a batch is dozens of S3/DynamoDB round trips, on Lambda
+    as locally; boto3 clients are thread-safe, and metrics are added on the calling thread.
+    """
+
+    rt: Runtime
+    metrics: EphemeralMetrics
+    items: dict[str, list[_Item] | BaseException] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, Any] | BaseException] = field(default_factory=dict)
+    enrich_ms: float = 0.0
+    enriched_count: int = 0
+
+    @classmethod
+    def prepare(cls, records: Sequence[dict[str, Any]], rt: Runtime, metrics: EphemeralMetrics) -> Batch:
+        batch = cls(rt=rt, metrics=metrics)
+        started = time.perf_counter()
+        refs: dict[str, list[ObjectRef]] = {}
+        for record in records:
+            message_id = record.get("messageId", "")
+            try:
+                refs[message_id] = parse_s3_event(record.get("body", ""))
+            except NotAnS3Event as error:
+                batch.items[message_id] = error
+        flat = [(message_id, ref) for message_id, message_refs in refs.items() for ref in message_refs]
+        fetched = _parallel(batch._fetch, [ref for _, ref in flat])
+        for message_id in refs:
+            batch.items[message_id] = []
+        for (message_id, _), item in zip(flat, fetched, strict=True):
+            batch.items[message_id].append(item)  # type: ignore[union-attr]
+        if flat:
+            metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds,
+                               value=(time.perf_counter() - started) * 1000)
+        batch._enrich([item for item in fetched if item.ticket is not None and not item.done_before])
+        return batch
+
+    def _enrich(self, pending: list[_Item]) -> None:
+        # The same object twice in one batch (S3 delivers events at least once): enrich it once.
+        unique: dict[ObjectRef, _Item] = {}
+        for item in pending:
+            unique.setdefault(item.ref, item)
+        if not unique:
+            return
+        started = time.perf_counter()
+        firsts = list(unique.values())
+        try:
+            with _engine_lock:
+                results = _enricher().enrich([i.ticket for i in firsts])
+            if len(results) != len(firsts):
+                raise RuntimeError(f"engine returned {len(results)} results for {len(firsts)} tickets")
+            for item, enriched in zip(firsts, results, strict=True):
+                item.enriched = enriched
+            self.enriched_count = len(results)
+        except Exception as error:  # the engine failed: every pending ticket is retried
+            logger.exception("enrichment failed for the batch", extra={"tickets": len(firsts)})
+            for item in firsts:
+                item.error = error
+        for item in pending:
+            first = unique[item.ref]
+            item.enriched, item.error = first.enriched, first.error
+        self.enrich_ms = (time.perf_counter() - started) * 1000
+        self.metrics.add_metric(name="EnrichLatency", unit=MetricUnit.Milliseconds, value=self.enrich_ms)
+        self.metrics.add_metric(name="EnrichLatencyPerTicket", unit=MetricUnit.Milliseconds,
+                                value=self.enrich_ms / len(firsts))
+
+    def _fetch(self, ref: ObjectRef) -> _Item:
+        try:
+            body, etag = self.rt.store.get_raw(ref.bucket, ref.key)
+        except Exception as error:
+            if is_missing(error):
+                return _Item(ref=ref, rejected=Rejected(where=ref.where, reason="object not found", raw=""))
+            return _Item(ref=ref, error=error)  # throttling, network: worth a retry
+        # Key on what is enriched: the ETag of the bytes actually read.
+        ref = ObjectRef(bucket=ref.bucket, key=ref.key, etag=etag or ref.etag)
+        parsed = parse_ticket(body, where=ref.where)
+        if isinstance(parsed, Rejected):
+            return _Item(ref=ref, rejected=parsed)
+        item = _Item(ref=ref, ticket=parsed)
+        try:
+            item.done_before = self.rt.already_done(ref)
+        except Exception as error:
+            item.error = error
+        return item
+
+    def settle(self, records: Sequence[dict[str, Any]]) -> None:
+        """Write (once) or record the reject for every message; outcomes are kept, not raised."""
+        receives = {r.get("messageId", ""): r.get("attributes", {}).get("ApproximateReceiveCount") for r in records}
+        # Messages about an object already seen in this batch settle after the first one, so
+        # the duplicate finds a completed idempotency record rather than one in progress.
+        first_round, second_round, seen = [], [], set()
+        for message_id, items in self.items.items():
+            if isinstance(items, BaseException):
+                continue
+            refs = {item.ref for item in items}
+            (second_round if refs & seen else first_round).append(message_id)
+            seen |= refs
+        for ids in (first_round, second_round):
+            outcomes = _parallel(lambda m: self._settle(m, receives.get(m)), ids)
+            self.outcomes.update(zip(ids, outcomes, strict=True))
+        for items in self.items.values():  # metrics, on this thread
+            if isinstance(items, BaseException):
+                self.metrics.add_metric(name="MessagesInvalid", unit=MetricUnit.Count, value=1)
+                continue
+            for item in items:
+                if item.written:
+                    self.metrics.add_metric(name="TicketsProcessed", unit=MetricUnit.Count, value=1)
+                    self.metrics.add_metric(name="StoreLatency", unit=MetricUnit.Milliseconds,
+                                            value=item.timings.get("store_ms", 0.0))
+                elif item.rejected is not None:
+                    self.metrics.add_metric(name="TicketsRejected", unit=MetricUnit.Count, value=1)
+                elif item.error is not None:
+                    self.metrics.add_metric(name="TicketsFailed", unit=MetricUnit.Count, value=1)
+                elif item.enriched is not None or item.done_before:
+                    self.metrics.add_metric(name="TicketsDuplicate", unit=MetricUnit.Count, value=1)
+
+    def _settle(self, message_id: str, receive_count: str | None) -> dict[str, Any] | BaseException:
+        results = []
+        for item in self.items[message_id]:  # type: ignore[union-attr]
+            try:
+                if item.error is not None:
+                    raise item.error
+                if item.rejected is not None:
+                    key = self.rt.store.put_rejected(item.rejected, source_key=item.ref.key)
+                    logger.warning("ticket rejected", extra={"where": item.ref.where, "reason": item.rejected.reason,
+                                                             "reject_key": key, "receive_count": receive_count})
+                    raise TicketRejected(item.ref.where, item.rejected.reason, key)
+                result = self.rt.write_once(obj=item.ref.idempotency_data(), item=item)
+            except BaseException as error:  # noqa: BLE001 - kept as this message's outcome
+                if item.error is None and item.rejected is None:
+                    item.error = error
+                if not isinstance(error, TicketRejected):
+                    logger.warning("ticket failed, will be retried", extra={"where": item.ref.where,
+                                                                            "error": type(error).__name__})
+                return error
+            if item.written:
+                logger.info("ticket enriched", extra={"ticket_id": result["ticket_id"], "s3_key": result["s3_key"],
+                                                      "intent": result["intent"], "urgency": result["urgency"]})
+            else:
+                logger.info("duplicate delivery skipped", extra={"where": item.ref.where})
+            results.append(result)
+        return {"objects": results}
+
+    def handle(self, record: SQSRecord) -> dict[str, Any]:
+        """BatchProcessor's record handler: raise to report this message as failed."""
+        outcome = self.outcomes.get(record.message_id, self.items.get(record.message_id))
+        if outcome is None:
+            raise RuntimeError("record was not prepared")
+        if isinstance(outcome, NotAnS3Event):
+            logger.warning("message is not an S3 event", extra={"message_id": record.message_id,
+                                                                "reason": str(outcome)})
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+IO_THREADS = 8
+
+
+def _parallel(function: Any, values: Sequence[Any]) -> list[Any]:
+    """``[function(v) for v in values]`` on a few threads (S3 and DynamoDB round trips)."""
+    if len(values) <= 1:
+        return [function(v) for v in values]
+    with ThreadPoolExecutor(max_workers=min(IO_THREADS, len(values)), thread_name_prefix="batch-io") as pool:
+        return list(pool.map(function, values))
+
+
+# ------------------------------------------------------------------------- handler --
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS event (S3 notifications) -> ``{"batchItemFailures": [...]}``."""
+    global _cold_start
+    started = time.perf_counter()
+    rt = runtime()
+    rt.idempotency_config.register_lambda_context(context)
+    # One metrics object per invocation: the local runner invokes concurrently in threads.
+    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+    if _cold_start:
+        _cold_start = False
+        metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+    records = event.get("Records") or []
+    try:
+        batch = Batch.prepare(records, rt, metrics)
+        batch.settle(records)
+        response = process_partial_response(
+            event=event, record_handler=batch.handle, processor=rt.processor_for_thread(), context=context
+        )
+        failures = len(response.get("batchItemFailures", []))
+        metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=len(records))
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=failures)
+        metrics.add_metric(name="HandlerLatency", unit=MetricUnit.Milliseconds,
+                           value=(time.perf_counter() - started) * 1000)
+        logger.info("batch done", extra={"messages": len(records), "failed": failures,
+                                         "enriched": batch.enriched_count, "enrich_ms": round(batch.enrich_ms, 1)})
+        return response
+    finally:
+        metrics.flush_metrics()

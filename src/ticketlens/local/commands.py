@@ -1,0 +1,433 @@
+"""CLI for the serverless pipeline: demo, emulator, setup, seed, clean, reset, status, show, invoke.
+
+Every command takes ``--endpoint URL`` (default: ``AWS_ENDPOINT_URL``; none means AWS
+itself). The seed's Makefile targets map to ``setup`` (create the resources: here, deploy
+``template.yaml``), ``seed`` (upload sample tickets), ``clean`` and ``reset``; its shell
+helpers map to ``show results|sentiment|urgent|ticket`` and ``status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SAMPLES = "samples/tickets.jsonl"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--endpoint", metavar="URL",
+                        help="AWS API endpoint (LocalStack, the emulator); default $AWS_ENDPOINT_URL, else AWS")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = subparsers.add_parser(
+        "demo", parents=[common],
+        help="run the whole pipeline here: emulator, template, generator, enrichment, live summary",
+        description="Start an AWS emulator in-process (unless --endpoint), deploy template.yaml to it, "
+                    "run the generator on the template's schedule and the enrichment handler behind a "
+                    "Lambda-like SQS runner, and show a live summary. Ctrl-C stops.",
+    )
+    p.add_argument("--tickets", type=int, metavar="N", help="stop once N generated tickets are enriched")
+    p.add_argument("--speed", type=float, default=30.0,
+                   help="run the generator's schedule this many times faster (default 30: rate(1 minute) -> every 2 s)")
+    p.add_argument("--port", type=int, default=4566, help="emulator port (default 4566 if free, so awslocal works)")
+    p.add_argument("--concurrency", type=int, help="concurrent invocations (default: the template's MaximumConcurrency)")
+    p.add_argument("--retry-delay", type=int, default=5, metavar="S",
+                   help="seconds before a failed message is retried (local shortcut; Lambda waits the visibility timeout)")
+    p.add_argument("--no-generator", action="store_true", help="only process what arrives (e.g. from ticket-generator)")
+    p.add_argument("--keep", action="store_true", help="keep the emulator serving after --tickets N is reached")
+    p.add_argument("--emf", action="store_true", help="print the handlers' EMF metrics (off in the demo)")
+    p.add_argument("--template", help="path to template.yaml (default: found from the current directory)")
+    p.set_defaults(func=cmd_demo)
+
+    p = subparsers.add_parser("emulator", help="run a long-lived AWS emulator (moto) on loopback, optionally deployed")
+    p.add_argument("--port", type=int, default=4566)
+    p.add_argument("--deploy", action="store_true", help="deploy template.yaml to it once it is up")
+    p.add_argument("--template")
+    p.set_defaults(func=cmd_emulator)
+
+    p = subparsers.add_parser("setup", parents=[common], help="deploy template.yaml to the endpoint (make setup)")
+    p.add_argument("--template")
+    p.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                   help="template parameter override (repeatable)")
+    p.add_argument("--replace", action="store_true",
+                   help="delete and recreate a stack deployed from a different template (its data goes)")
+    p.set_defaults(func=cmd_setup)
+
+    p = subparsers.add_parser("seed", parents=[common], help="upload sample tickets to the raw bucket (make seed)")
+    p.add_argument("--file", default=None, help=f"JSON-lines tickets to upload (default {SAMPLES})")
+    p.add_argument("--generate", type=int, metavar="N", help="upload N generated tickets instead")
+    p.set_defaults(func=cmd_seed)
+
+    p = subparsers.add_parser("clean", parents=[common], help="empty the buckets, queues and tables (make clean)")
+    p.set_defaults(func=cmd_clean)
+
+    p = subparsers.add_parser("reset", parents=[common], help="clean, setup, seed (make reset)")
+    p.add_argument("--no-seed", action="store_true")
+    p.add_argument("--template")
+    p.set_defaults(func=cmd_reset)
+
+    p = subparsers.add_parser("status", parents=[common, output], help="queue depth, DLQ depth, counts")
+    p.set_defaults(func=cmd_status)
+
+    show = subparsers.add_parser("show", help="query enriched tickets")
+    what = show.add_subparsers(dest="what", metavar="WHAT")
+    for name, help_text in (
+        ("results", "the newest enriched tickets"),
+        ("urgent", "critical and high urgency, newest first (urgency-index GSI)"),
+    ):
+        q = what.add_parser(name, parents=[common, output], help=help_text)
+        q.add_argument("--limit", type=int, default=20)
+        q.set_defaults(func=cmd_show, what=name)
+    q = what.add_parser("sentiment", parents=[common, output], help="tickets with a sentiment (sentiment-index GSI)")
+    q.add_argument("value", nargs="?", default="NEGATIVE", choices=["NEGATIVE", "NEUTRAL", "POSITIVE"],
+                   type=str.upper)
+    q.add_argument("--limit", type=int, default=20)
+    q.set_defaults(func=cmd_show, what="sentiment")
+    q = what.add_parser("intent", parents=[common, output], help="tickets with an intent (intent-index GSI)")
+    q.add_argument("value")
+    q.add_argument("--limit", type=int, default=20)
+    q.set_defaults(func=cmd_show, what="intent")
+    q = what.add_parser("ticket", parents=[common, output], help="one ticket's full record from the enriched bucket")
+    q.add_argument("value", metavar="TICKET_ID")
+    q.set_defaults(func=cmd_show, what="ticket")
+    q = what.add_parser("dlq", parents=[common, output], help="messages in the dead-letter queue, with reject reasons")
+    q.add_argument("--limit", type=int, default=10)
+    q.set_defaults(func=cmd_show, what="dlq")
+    show.set_defaults(func=lambda args: (show.print_help(sys.stderr), 2)[1])
+
+    p = subparsers.add_parser(
+        "invoke", parents=[common],
+        help="run a handler in-process with an event file (sam local invoke without Docker)",
+    )
+    p.add_argument("function", choices=["enrich", "generate"])
+    p.add_argument("--event", required=True, metavar="FILE.json", help="event JSON, e.g. events/sqs-s3-put.json")
+    p.add_argument("--timeout", type=float, default=60.0, help="the context's timeout in seconds")
+    p.set_defaults(func=cmd_invoke)
+
+
+# ------------------------------------------------------------------------ plumbing --
+def _endpoint(args: argparse.Namespace) -> None:
+    endpoint = getattr(args, "endpoint", None)
+    if endpoint:
+        from .emulator import use_endpoint
+
+        use_endpoint(endpoint)
+    else:
+        from ..settings import get_settings
+
+        get_settings.cache_clear()
+
+
+def _store() -> Any:
+    from ..store import TicketStore
+
+    return TicketStore()
+
+
+def _friendly(error: Exception) -> str:
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    from ..settings import get_settings
+
+    endpoint = get_settings().endpoint_url or "AWS"
+    if isinstance(error, EndpointConnectionError):
+        return f"cannot reach {endpoint}: start `ticketlens emulator` or LocalStack, or pass --endpoint"
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials: any value works for an emulator (AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "NoSuchBucket",
+                    "QueueDoesNotExist"):
+            return f"{error.response['Error'].get('Message', code)} at {endpoint}: run `ticketlens setup` first"
+    return f"{type(error).__name__}: {error}"
+
+
+def _guard(func: Any) -> Any:
+    def wrapped(args: argparse.Namespace) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .stack import DeployError
+
+        _endpoint(args)
+        try:
+            return int(func(args) or 0)
+        except (BotoCoreError, ClientError, DeployError) as error:
+            print(f"error: {_friendly(error) if not isinstance(error, DeployError) else error}", file=sys.stderr)
+            return 1
+
+    return wrapped
+
+
+def table(rows: list[dict[str, Any]], columns: list[str], widths: dict[str, int] | None = None) -> str:
+    """A plain-text table; long cells are cut to their column's width."""
+    widths = widths or {}
+    if not rows:
+        return "(none)"
+    sizes = {c: min(widths.get(c, 60), max(len(c), *(len(str(r.get(c, ""))) for r in rows))) for c in columns}
+    lines = ["  ".join(c.upper().ljust(sizes[c]) for c in columns).rstrip()]
+    for row in rows:
+        cells = []
+        for c in columns:
+            text = str(row.get(c, "")).replace("\n", " ")
+            if len(text) > sizes[c]:
+                text = text[: sizes[c] - 1] + "…"
+            cells.append(text.ljust(sizes[c]))
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _when(ts: Any) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(ts)))
+    except (TypeError, ValueError):
+        return str(ts)
+
+
+# ----------------------------------------------------------------------- commands --
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DemoOptions, run_demo
+    from .stack import DeployError
+
+    options = DemoOptions(
+        endpoint=args.endpoint,
+        port=args.port,
+        tickets=args.tickets,
+        speed=args.speed,
+        concurrency=args.concurrency,
+        generate=not args.no_generator,
+        template=args.template,
+        retry_delay_s=args.retry_delay,
+        keep=args.keep,
+        emf=args.emf,
+    )
+    try:
+        return run_demo(options)
+    except DeployError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from .emulator import Emulator, use_endpoint
+    from .stack import deploy
+
+    emulator = Emulator(port=args.port).start()
+    use_endpoint(emulator.url)
+    print(f"AWS emulator (moto) on {emulator.url}   export AWS_ENDPOINT_URL={emulator.url}", flush=True)
+    try:
+        if args.deploy:
+            deploy(template_path=args.template, log=print)
+        print("Ctrl-C to stop (all data lives in memory and goes with it)", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        emulator.stop()
+
+
+@_guard
+def cmd_setup(args: argparse.Namespace) -> int:
+    from .stack import deploy
+
+    overrides = dict(p.split("=", 1) for p in args.parameter)
+    stack = deploy(template_path=args.template, overrides=overrides, log=print, replace=args.replace)
+    for key, value in sorted(stack.outputs.items()):
+        print(f"  {key:<22} {value}")
+    return 0
+
+
+@_guard
+def cmd_seed(args: argparse.Namespace) -> int:
+    from ..schemas import RawTicket, parse_ticket
+
+    store = _store()
+    tickets: list[RawTicket] = []
+    if args.generate:
+        from ..generator import TicketFactory
+
+        factory = TicketFactory()
+        now = int(time.time())
+        tickets = [factory.make(now) for _ in range(args.generate)]
+    else:
+        path = Path(args.file or SAMPLES)
+        if not path.is_file():
+            print(f"error: no {path} (pass --file or --generate N)", file=sys.stderr)
+            return 1
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                parsed = parse_ticket(line, f"{path}:{n}")
+                if isinstance(parsed, RawTicket):
+                    tickets.append(parsed)
+                else:
+                    print(f"skipped {parsed.where}: {parsed.reason}", file=sys.stderr)
+    from ..generator import object_key
+
+    for ticket in tickets:
+        key = object_key(ticket)
+        store.put_raw(key, ticket.model_dump_json(exclude_none=True))
+        print(f"uploaded s3://{store.settings.raw_bucket}/{key}")
+    print(f"{len(tickets)} tickets uploaded")
+    return 0
+
+
+@_guard
+def cmd_clean(args: argparse.Namespace) -> int:
+    clean(_store())
+    print("buckets, queues and tables emptied")
+    return 0
+
+
+def clean(store: Any) -> None:
+    s, aws = store.settings, store.aws
+    for bucket in (s.raw_bucket, s.enriched_bucket):
+        keys = list(store.iter_keys(bucket))
+        for start in range(0, len(keys), 1000):
+            aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+    for queue in (s.queue_name, s.dlq_name):
+        aws.sqs.purge_queue(QueueUrl=store.queue_url(queue))
+    for table_name in (s.table_name, s.idempotency_table):
+        key_names = [k["AttributeName"] for k in aws.dynamodb.describe_table(TableName=table_name)["Table"]["KeySchema"]]
+        kwargs: dict[str, Any] = {"TableName": table_name, "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(key_names))),
+                                  "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(key_names)}}
+        while True:
+            page = aws.dynamodb.scan(**kwargs)
+            items = page.get("Items", [])
+            for start in range(0, len(items), 25):
+                aws.dynamodb.batch_write_item(RequestItems={table_name: [
+                    {"DeleteRequest": {"Key": item}} for item in items[start:start + 25]
+                ]})
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@_guard
+def cmd_reset(args: argparse.Namespace) -> int:
+    from .stack import deploy
+
+    deploy(template_path=args.template, log=print)
+    clean(_store())
+    print("emptied buckets, queues and tables")
+    if not args.no_seed:
+        return cmd_seed(argparse.Namespace(file=None, generate=None, endpoint=None))
+    return 0
+
+
+@_guard
+def cmd_status(args: argparse.Namespace) -> int:
+    status = _store().status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"endpoint          {status['endpoint']}")
+    print(f"queue             {status['queue']['name']}: {status['queue']['visible']} waiting, "
+          f"{status['queue']['in_flight']} in flight")
+    print(f"dead-letter queue {status['dlq']['name']}: {status['dlq']['visible']} messages")
+    print(f"raw objects       {status['raw_objects']}")
+    print(f"enriched records  {status['enriched_objects']}")
+    print(f"rejects           {status['rejects']}")
+    print(f"table items       {status['table_items']}")
+    return 0
+
+
+_COLUMNS = ["ticket_id", "created", "urgency", "sentiment", "intent", "summary"]
+
+
+@_guard
+def cmd_show(args: argparse.Namespace) -> int:
+    store = _store()
+    if args.what == "ticket":
+        record = store.get_ticket(args.value)
+        if record is None:
+            print(f"no ticket {args.value!r}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(record, indent=2))
+        else:
+            e = record.get("enrichment", {})
+            record_view = {**record, "enrichment": {**e, "embedding": f"[{len(e.get('embedding', []))} floats]"}}
+            print(json.dumps(record_view, indent=2))
+        return 0
+    if args.what == "dlq":
+        rows = dead_letters(store, args.limit)
+        print(json.dumps(rows, indent=2) if args.json else table(rows, ["message_id", "receives", "object", "reason"],
+                                                               {"object": 50, "reason": 70}))
+        return 0
+    if args.what == "results":
+        items = store.recent(args.limit)
+    elif args.what == "urgent":
+        items = store.urgent(args.limit)
+    elif args.what == "sentiment":
+        items = store.by_sentiment(args.value, args.limit)
+    else:
+        items = store.by_intent(args.value, args.limit)
+    if args.json:
+        print(json.dumps(items, indent=2))
+    else:
+        rows = [{**item, "created": _when(item.get("created_at"))} for item in items]
+        print(table(rows, _COLUMNS, {"summary": 60, "ticket_id": 32}))
+    return 0
+
+
+def dead_letters(store: Any, limit: int = 10) -> list[dict[str, Any]]:
+    """Peek at the DLQ (messages become visible again at once) and join each with its reject."""
+    from ..handlers.enrich import NotAnS3Event, parse_s3_event
+
+    url = store.queue_url(store.settings.dlq_name)
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(max(1, limit // 10 + 1)):
+        messages = store.aws.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0,
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            if message["MessageId"] in seen or len(seen) >= limit:
+                continue
+            try:
+                refs = parse_s3_event(message["Body"])
+            except NotAnS3Event as error:
+                refs, reason = [], str(error)
+            else:
+                reason = ""
+            objects = [f"s3://{r.bucket}/{r.key}" for r in refs]
+            for ref in refs:
+                rejected = store.get_rejected(ref.key)
+                if rejected:
+                    reason = rejected.get("reason", "")
+            seen[message["MessageId"]] = {
+                "message_id": message["MessageId"],
+                "receives": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+                "object": ", ".join(objects) or "-",
+                "reason": reason or "(no reject recorded: a transient failure; see the handler logs)",
+            }
+    return list(seen.values())
+
+
+@_guard
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from .context import LocalLambdaContext, handler_output_to
+
+    event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    if args.function == "enrich":
+        from ..handlers.enrich import lambda_handler
+    else:
+        from ..handlers.generate import lambda_handler  # type: ignore[no-redef]
+    from ..settings import get_settings
+
+    context = LocalLambdaContext(function_name=f"ticketlens-{args.function}", timeout_seconds=args.timeout,
+                                 region=get_settings().region)
+    started = time.monotonic()
+    with handler_output_to(sys.stderr):
+        response = lambda_handler(event, context)
+    print(json.dumps(response, indent=2, default=str))
+    print(f"duration {1000 * (time.monotonic() - started):.0f} ms   request id {context.aws_request_id}", file=sys.stderr)
+    return 0

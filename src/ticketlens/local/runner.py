@@ -1,0 +1,352 @@
+"""A local SQS event source that feeds a Lambda handler the way Lambda's poller does.
+
+Where there is no Lambda service (the embedded emulator, an EC2 box, a Kubernetes pod,
+LocalStack without Docker), :class:`SqsEventSource` plays the event source mapping that
+``template.yaml`` declares:
+
+* **batching**: up to ``batch_size`` messages per invocation; with a batching window it
+  keeps polling until the batch is full or the window has passed, without one it invokes
+  as soon as a receive returns messages;
+* **events**: Lambda's SQS record shape (``messageId``, ``receiptHandle``, ``body``,
+  ``attributes``, ``messageAttributes``, ``eventSourceARN``, ...) and a Lambda-like context;
+* **partial batch responses** (``ReportBatchItemFailures``): messages named in
+  ``batchItemFailures`` stay on the queue, the others are deleted. An exception, a
+  malformed response, or an invocation longer than the function timeout fails the whole
+  batch, as on Lambda;
+* **visibility timeout and redrive**: a failed message is simply not deleted; it becomes
+  visible again after the queue's visibility timeout and, once received more than the
+  redrive policy's ``maxReceiveCount`` times, SQS itself (AWS, LocalStack, moto) moves it
+  to the dead-letter queue. ``retry_delay_s`` shortens the wait for failed messages (a
+  local convenience: Lambda has no such knob; ``None`` keeps Lambda's behaviour);
+* **concurrency**: ``concurrency`` pollers, each invoking the handler for its own batch,
+  the way ``ScalingConfig.MaximumConcurrency`` caps concurrent invocations.
+
+It differs from Lambda in two ways that matter: invocations are threads of this process,
+so a timed-out invocation is failed after it returns, not killed; and the pollers take
+turns to call ReceiveMessage (invocations still overlap). moto's ReceiveMessage is not
+atomic across threads: two concurrent receives can return the same message, so without
+the turn-taking an emulator would deliver duplicates far more often than SQS's
+at-least-once delivery does (the handler's idempotency keeps writes single either way).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .context import LocalLambdaContext
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+_receive_locks: dict[str, threading.Lock] = {}
+_receive_locks_guard = threading.Lock()
+
+
+def _receive_lock(queue_url: str) -> threading.Lock:
+    with _receive_locks_guard:
+        return _receive_locks.setdefault(queue_url, threading.Lock())
+
+
+@dataclass
+class Invocation:
+    """What one handler invocation did (passed to ``on_invocation``)."""
+
+    records: int
+    failed: list[str]
+    duration_s: float
+    error: str | None = None
+    # Seconds from SentTimestamp to the end of the invocation, per succeeded message.
+    latencies_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RunnerStats:
+    invocations: int = 0
+    messages: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    errors: int = 0
+    latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    last_error: str | None = None
+
+
+class SqsEventSource:
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        queue_url: str,
+        handler: Handler,
+        batch_size: int = 10,
+        window_s: float = 0.0,
+        report_batch_item_failures: bool = True,
+        concurrency: int = 1,
+        function_timeout_s: float = 60.0,
+        function_name: str = "EnrichFunction",
+        memory_mb: int = 2048,
+        region: str = "us-east-1",
+        retry_delay_s: int | None = None,
+        idle_wait_s: int = 1,
+        on_invocation: Callable[[Invocation], None] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.handler = handler
+        self.batch_size = batch_size
+        self.window_s = max(0.0, window_s)
+        self.report_batch_item_failures = report_batch_item_failures
+        self.concurrency = max(1, concurrency)
+        self.function_timeout_s = function_timeout_s
+        self.function_name = function_name
+        self.memory_mb = memory_mb
+        self.region = region
+        self.retry_delay_s = retry_delay_s
+        self.idle_wait_s = max(0, min(20, idle_wait_s))
+        self.on_invocation = on_invocation
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.stats = RunnerStats()
+        self._receive_lock = _receive_lock(queue_url)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> SqsEventSource:
+        self._stop.clear()
+        for n in range(self.concurrency):
+            thread = threading.Thread(target=self._poll_forever, name=f"sqs-poller-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop polling; batches already handed to the handler finish first."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def run_until_idle(self, idle_s: float = 2.0, timeout_s: float = 300.0) -> RunnerStats:
+        """Poll in this thread until the queue has given nothing for ``idle_s`` (tests, one-shots)."""
+        deadline = time.monotonic() + timeout_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if self.poll_once():
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= idle_s:
+                break
+        return self.stats
+
+    # -- polling ------------------------------------------------------------------------
+    def _poll_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as error:  # noqa: BLE001 - a poller must survive the emulator hiccuping
+                with self._lock:
+                    self.stats.errors += 1
+                    self.stats.last_error = f"poll: {error}"
+                log.warning("poll failed: %s", error)
+                self._stop.wait(1.0)
+
+    def poll_once(self) -> int:
+        """Collect one batch and invoke the handler with it; returns the number of messages."""
+        messages = self._collect()
+        if not messages:
+            return 0
+        if self._stop.is_set() and self._threads:
+            # Stopping while collecting: hand the messages straight back to the queue.
+            self._change_visibility(messages, 0)
+            return 0
+        self._invoke(messages)
+        return len(messages)
+
+    def _collect(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        window_ends: float | None = None
+        while len(messages) < self.batch_size:
+            if self._stop.is_set() and self._threads:
+                break
+            if messages:
+                if not self.window_s:
+                    break
+                remaining = window_ends - time.monotonic()  # type: ignore[operator]
+                if remaining <= 0:
+                    break
+                wait = min(20, math.ceil(remaining))
+            else:
+                wait = self.idle_wait_s
+            with self._receive_lock:
+                response = self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                    WaitTimeSeconds=wait,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            received = response.get("Messages", [])
+            if received and not messages:
+                window_ends = time.monotonic() + self.window_s
+            messages.extend(received)
+            if not received and not messages:
+                break  # idle: let the caller check for stop
+        return messages
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [self._record(m) for m in messages]}
+        ids = [m["MessageId"] for m in messages]
+        context = LocalLambdaContext(
+            function_name=self.function_name,
+            memory_limit_in_mb=self.memory_mb,
+            timeout_seconds=self.function_timeout_s,
+            region=self.region,
+        )
+        started = time.monotonic()
+        error: str | None = None
+        try:
+            response = self.handler(event, context)
+            failed = self._failed_ids(response, ids)
+        except Exception as exc:  # noqa: BLE001 - an invocation error fails the whole batch, as on Lambda
+            log.exception("handler raised: the whole batch returns to the queue")
+            error = f"{type(exc).__name__}: {exc}"
+            failed = list(ids)
+        duration = time.monotonic() - started
+        if duration > self.function_timeout_s and error is None:
+            error = f"invocation took {duration:.1f} s, over the function timeout ({self.function_timeout_s:.0f} s)"
+            failed = list(ids)
+        failed_set = set(failed)
+        succeeded = [m for m in messages if m["MessageId"] not in failed_set]
+        self._delete(succeeded)
+        if failed_set and self.retry_delay_s is not None:
+            self._change_visibility([m for m in messages if m["MessageId"] in failed_set], self.retry_delay_s)
+        now_ms = time.time() * 1000
+        latencies = [
+            max(0.0, (now_ms - int(m.get("Attributes", {}).get("SentTimestamp", now_ms))) / 1000) for m in succeeded
+        ]
+        with self._lock:
+            self.stats.invocations += 1
+            self.stats.messages += len(messages)
+            self.stats.succeeded += len(succeeded)
+            self.stats.failed += len(failed_set)
+            self.stats.latencies_s.extend(latencies)
+            if error:
+                self.stats.errors += 1
+                self.stats.last_error = error
+        if self.on_invocation:
+            self.on_invocation(Invocation(len(messages), sorted(failed_set), duration, error, latencies))
+
+    def _failed_ids(self, response: Any, ids: list[str]) -> list[str]:
+        if not self.report_batch_item_failures:
+            return []
+        if response is None:
+            return []
+        if not isinstance(response, dict):
+            return list(ids)  # Lambda: an unparseable response fails the batch
+        failures = response.get("batchItemFailures") or []
+        failed: list[str] = []
+        for failure in failures:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if not identifier or identifier not in ids:
+                return list(ids)  # Lambda: an invalid identifier fails the whole batch
+            failed.append(identifier)
+        return failed
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        attributes = message.get("Attributes", {})
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {
+                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                "SentTimestamp": attributes.get("SentTimestamp", str(int(time.time() * 1000))),
+                "SenderId": attributes.get("SenderId", "AIDAIENQZJOLO23YVJ4VO"),
+                "ApproximateFirstReceiveTimestamp": attributes.get(
+                    "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
+                ),
+            },
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value.get("DataType", "String"),
+                }
+                for name, value in (message.get("MessageAttributes") or {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)],
+            )
+
+    def _change_visibility(self, messages: list[dict[str, Any]], seconds: int) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": seconds}
+                    for n, m in enumerate(chunk)
+                ],
+            )
+
+
+def for_stack(
+    stack: Any,
+    handler: Handler,
+    settings: Any,
+    *,
+    concurrency: int | None = None,
+    retry_delay_s: int | None = None,
+    idle_wait_s: int = 1,
+    on_invocation: Callable[[Invocation], None] | None = None,
+    function: str = "EnrichFunction",
+) -> SqsEventSource:
+    """A runner configured from the template's event source mapping for ``function``."""
+    from ..store import clients
+
+    source = stack.event_source(function)
+    sqs = clients(settings).sqs
+    return SqsEventSource(
+        sqs=sqs,
+        queue_url=sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"],
+        handler=handler,
+        batch_size=source.batch_size,
+        window_s=source.window_seconds,
+        report_batch_item_failures=source.report_batch_item_failures,
+        concurrency=concurrency or source.max_concurrency,
+        function_timeout_s=source.function_timeout_seconds,
+        function_name=function,
+        memory_mb=source.memory_mb,
+        region=settings.region,
+        retry_delay_s=retry_delay_s,
+        idle_wait_s=idle_wait_s,
+        on_invocation=on_invocation,
+    )

@@ -1,0 +1,651 @@
+"""Deploy ``template.yaml`` to any CloudFormation endpoint, with no Docker and no AWS account.
+
+``sam deploy`` needs AWS (it calls the SAM transform there); ``samlocal deploy`` needs
+LocalStack. Here the same template goes through the SAM transform **offline**
+(aws-sam-translator, the library behind the AWS::Serverless transform) and the resulting
+plain CloudFormation is created on the configured endpoint: the embedded moto server,
+a long-lived emulator, or LocalStack.
+
+What the emulator does not do, and what this module does about it (each is applied by
+:func:`patch_for_emulator` or :func:`_apply_post_create_patches` and listed in
+``Stack.patches``):
+
+* moto's CloudFormation ignores a bucket's ``NotificationConfiguration``: after the stack
+  is created, the same configuration is applied with ``PutBucketNotificationConfiguration``;
+* it ignores ``TimeToLiveSpecification``: applied with ``UpdateTimeToLive``;
+* it cannot run Lambda code without Docker: the SQS ``EventSourceMapping`` is created
+  disabled, and :mod:`ticketlens.local.runner` plays Lambda's poller in-process with the
+  mapping's settings (batch size, window, partial batch responses, concurrency);
+* it does not fire EventBridge schedules: ``ticketlens demo`` runs the generator on the
+  template's schedule itself;
+* layers are created but not attached (nothing runs in them): the runner imports the
+  library in-process instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..settings import Settings, get_settings
+from ..store import clients
+
+ARTIFACT_BUCKET = "ticketlens-artifacts"
+EMULATOR_ACCOUNT_ID = "123456789012"  # moto's default account
+TEMPLATE_NAME = "template.yaml"
+_SERVERLESS_URIS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------------ template --
+def find_template(explicit: str | Path | None = None) -> Path:
+    """template.yaml: the given path, else the current directory or the checkout this runs from."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise DeployError(f"no template at {path}")
+        return path
+    candidates = [Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents]
+    for directory in candidates:
+        path = directory / TEMPLATE_NAME
+        if path.is_file() and "AWS::Serverless" in path.read_text(encoding="utf-8")[:2000]:
+            return path
+    raise DeployError(
+        f"cannot find {TEMPLATE_NAME}: run from the ticketlens checkout or pass --template PATH"
+    )
+
+
+def load_template(path: str | Path) -> dict[str, Any]:
+    """Parse a SAM template, short-form intrinsics (!Ref, !Sub, ...) included."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    return yaml_parse(Path(path).read_text(encoding="utf-8"))
+
+
+def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Every declared parameter's effective value (defaults, then overrides), as strings."""
+    values: dict[str, str] = {}
+    for name, spec in (template.get("Parameters") or {}).items():
+        if "Default" in spec:
+            values[name] = str(spec["Default"])
+    for name, value in (overrides or {}).items():
+        if name not in (template.get("Parameters") or {}):
+            raise DeployError(f"template has no parameter {name!r}")
+        values[name] = str(value)
+    return values
+
+
+def settings_parameters(template: Mapping[str, Any], settings: Settings) -> dict[str, str]:
+    """Resource names from Settings, so what is deployed is what the tools then query."""
+    by_parameter = {
+        "RawBucketName": settings.raw_bucket,
+        "EnrichedBucketName": settings.enriched_bucket,
+        "QueueName": settings.queue_name,
+        "DeadLetterQueueName": settings.dlq_name,
+        "TableName": settings.table_name,
+        "IdempotencyTableName": settings.idempotency_table,
+        "IdempotencyTtlSeconds": str(settings.idempotency_ttl_seconds),
+    }
+    declared = template.get("Parameters") or {}
+    return {name: value for name, value in by_parameter.items() if name in declared}
+
+
+def package_offline(template: dict[str, Any], bucket: str = ARTIFACT_BUCKET) -> dict[str, str]:
+    """Point local CodeUri/ContentUri at s3://bucket/<LogicalId>.zip, as `sam package` would.
+
+    Returns {s3 key: local path}. Mutates the template.
+    """
+    artifacts: dict[str, str] = {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        prop = _SERVERLESS_URIS.get(resource.get("Type", ""))
+        if not prop:
+            continue
+        uri = resource.get("Properties", {}).get(prop)
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            key = f"{logical_id}.zip"
+            artifacts[key] = uri
+            resource["Properties"][prop] = f"s3://{bucket}/{key}"
+    return artifacts
+
+
+def translate(
+    template: dict[str, Any],
+    parameters: Mapping[str, str] | None = None,
+    region: str = "us-east-1",
+    account_id: str = EMULATOR_ACCOUNT_ID,
+) -> dict[str, Any]:
+    """Apply the AWS::Serverless transform offline: SAM template in, CloudFormation out.
+
+    Local code paths must already be S3 URIs (:func:`package_offline`).
+    """
+    import boto3
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    # A session only to tell the translator the region/partition: no call is made.
+    session = boto3.session.Session(region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline")
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=session, metrics=metrics)
+    values = {"AWS::AccountId": account_id, "AWS::Region": region, **(parameters or {})}
+    try:
+        return translator.translate(json.loads(json.dumps(template)), parameter_values=values)
+    finally:
+        metrics.publish()  # to the dummy publisher: nothing leaves the machine
+
+
+# Resource types moto's CloudFormation skips: created from the template after the stack.
+_APPLIED_AFTER = {"AWS::SQS::QueuePolicy"}
+
+
+def patch_for_emulator(cfn: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """Adjust the translated template for an emulator without Lambda.
+
+    Returns what changed, and the resources taken out to be applied after the stack
+    (moto's CloudFormation does not support them).
+    """
+    patches: list[str] = []
+    deferred: dict[str, Any] = {}
+    resources = cfn["Resources"]
+    for logical_id in list(resources):
+        resource = resources[logical_id]
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            resource["Properties"]["Enabled"] = False
+            patches.append(f"{logical_id}: created disabled; the local SQS event-source runner invokes the handler")
+        elif resource["Type"] in _APPLIED_AFTER:
+            deferred[logical_id] = resources.pop(logical_id)
+    for resource in resources.values():
+        depends = resource.get("DependsOn")
+        if isinstance(depends, str) and depends in deferred:
+            del resource["DependsOn"]
+        elif isinstance(depends, list):
+            kept = [d for d in depends if d not in deferred]
+            if kept:
+                resource["DependsOn"] = kept
+            else:
+                del resource["DependsOn"]
+    return patches, deferred
+
+
+# ----------------------------------------------------------------- resolved settings --
+def resolve(value: Any, parameters: Mapping[str, str]) -> Any:
+    """Resolve a parameter Ref (the only intrinsic the local runner's settings use)."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        return parameters[value["Ref"]]
+    return value
+
+
+@dataclass(frozen=True)
+class EventSourceSettings:
+    """An SQS event source mapping as the template declares it, with parameters resolved."""
+
+    function: str
+    handler: str
+    batch_size: int = 10
+    window_seconds: float = 0.0
+    report_batch_item_failures: bool = False
+    max_concurrency: int = 2
+    function_timeout_seconds: float = 3.0
+    memory_mb: int = 128
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    function: str
+    handler: str
+    expression: str
+    interval_seconds: float | None  # None for cron() expressions
+    enabled: bool
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def event_sources(template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[EventSourceSettings]:
+    """SQS event sources of the SAM template's functions (read before the transform)."""
+    found = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties", {})
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            ev = event.get("Properties", {})
+            scaling = ev.get("ScalingConfig") or {}
+            found.append(
+                EventSourceSettings(
+                    function=logical_id,
+                    handler=str(props.get("Handler", "")),
+                    batch_size=int(resolve(ev.get("BatchSize", 10), parameters)),
+                    window_seconds=float(resolve(ev.get("MaximumBatchingWindowInSeconds", 0), parameters)),
+                    report_batch_item_failures="ReportBatchItemFailures" in (ev.get("FunctionResponseTypes") or []),
+                    max_concurrency=int(resolve(scaling.get("MaximumConcurrency", 2), parameters)),
+                    function_timeout_seconds=float(resolve(props.get("Timeout", 3), parameters)),
+                    memory_mb=int(resolve(props.get("MemorySize", 128), parameters)),
+                )
+            )
+    return found
+
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float | None:
+    """Seconds between runs of an EventBridge rate() expression; None for cron()."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def schedules(template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[ScheduleSettings]:
+    conditions = template.get("Conditions") or {}
+    found = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties", {})
+        env = {
+            name: str(resolve(value, parameters))
+            for name, value in ((props.get("Environment") or {}).get("Variables") or {}).items()
+            if not isinstance(resolve(value, parameters), dict)
+        }
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") not in ("Schedule", "ScheduleV2"):
+                continue
+            ev = event.get("Properties", {})
+            expression = str(resolve(ev.get("Schedule") or ev.get("ScheduleExpression"), parameters))
+            found.append(
+                ScheduleSettings(
+                    function=logical_id,
+                    handler=str(props.get("Handler", "")),
+                    expression=expression,
+                    interval_seconds=rate_seconds(expression),
+                    enabled=_schedule_enabled(ev, parameters, conditions),
+                    environment=env,
+                )
+            )
+    return found
+
+
+def _schedule_enabled(ev: Mapping[str, Any], parameters: Mapping[str, str], conditions: Mapping[str, Any]) -> bool:
+    state = ev.get("State", ev.get("Enabled", True))
+    if isinstance(state, dict) and "Fn::If" in state:
+        name, if_true, if_false = state["Fn::If"]
+        state = if_true if _condition(conditions.get(name), parameters) else if_false
+    state = resolve(state, parameters)
+    return str(state).upper() in {"TRUE", "ENABLED"}
+
+
+def _condition(spec: Any, parameters: Mapping[str, str]) -> bool:
+    if isinstance(spec, dict) and "Fn::Equals" in spec:
+        left, right = (str(resolve(v, parameters)) for v in spec["Fn::Equals"])
+        return left == right
+    raise DeployError(f"unsupported condition for local evaluation: {spec!r}")
+
+
+# ----------------------------------------------------------------------------- stack --
+@dataclass
+class Stack:
+    name: str
+    outputs: dict[str, str]
+    parameters: dict[str, str]
+    event_sources: list[EventSourceSettings]
+    schedules: list[ScheduleSettings]
+    patches: list[str] = field(default_factory=list)
+    created: bool = False
+
+    def event_source(self, function: str = "EnrichFunction") -> EventSourceSettings:
+        for source in self.event_sources:
+            if source.function == function:
+                return source
+        raise DeployError(f"template has no SQS event source for {function}")
+
+    def schedule(self, function: str = "GenerateFunction") -> ScheduleSettings:
+        for schedule in self.schedules:
+            if schedule.function == function:
+                return schedule
+        raise DeployError(f"template has no schedule for {function}")
+
+
+def describe(
+    settings: Settings | None = None,
+    template_path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Stack:
+    """The template's local settings without deploying anything (for workers on any endpoint)."""
+    settings = settings or get_settings()
+    template = load_template(find_template(template_path))
+    parameters = parameter_values(template, {**settings_parameters(template, settings), **(overrides or {})})
+    return Stack(
+        name=settings.stack_name,
+        outputs={},
+        parameters=parameters,
+        event_sources=event_sources(template, parameters),
+        schedules=schedules(template, parameters),
+    )
+
+
+TEMPLATE_TAG = "ticketlens:template-sha256"
+
+
+def deploy(
+    settings: Settings | None = None,
+    template_path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    timeout_s: float = 120.0,
+    log: Any = None,
+    replace: bool = False,
+) -> Stack:
+    """Create the stack on the configured endpoint unless it exists; returns its settings.
+
+    Idempotent: a complete stack deployed from the same template and parameters is reused
+    (``ticketlens clean`` empties it). One deployed from a different template is reused
+    with a warning, or deleted and created again with ``replace`` (its data goes with it).
+    Needs an endpoint: on AWS use ``sam deploy``.
+    """
+    settings = settings or get_settings()
+    if not settings.endpoint_url:
+        raise DeployError("no endpoint: set AWS_ENDPOINT_URL (or --endpoint); for AWS use `sam deploy`")
+    say = log or (lambda message: None)
+    path = find_template(template_path)
+    template = load_template(path)
+    stack = describe(settings, path, overrides)
+    aws = clients(settings)
+    cfn_client = aws.cloudformation
+    fingerprint = hashlib.sha256(
+        json.dumps([template, stack.parameters], sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+    existing = _stack_status(cfn_client, settings.stack_name)
+    if existing and existing.endswith("_COMPLETE") and "DELETE" not in existing and "ROLLBACK" not in existing:
+        deployed = _tags(cfn_client, settings.stack_name).get(TEMPLATE_TAG)
+        if deployed == fingerprint or not replace:
+            if deployed != fingerprint:
+                say(f"stack {settings.stack_name} was deployed from a different template or parameters; "
+                    "reusing it (`ticketlens setup --replace` recreates it, emptying it)")
+            else:
+                say(f"stack {settings.stack_name} already deployed ({existing})")
+            stack.outputs = _outputs(cfn_client, settings.stack_name)
+            return stack
+        existing = "REPLACE"
+    if existing and "DELETE_COMPLETE" not in existing:
+        say(f"replacing stack {settings.stack_name}" if existing == "REPLACE"
+            else f"stack {settings.stack_name} is {existing}: deleting it first")
+        _empty_buckets(aws, cfn_client, settings.stack_name)
+        cfn_client.delete_stack(StackName=settings.stack_name)
+        _wait(cfn_client, settings.stack_name, {"DELETE_COMPLETE", None}, timeout_s)
+
+    artifacts = package_offline(template)
+    _upload_artifacts(aws.s3, path.parent, artifacts)
+    cfn = translate(template, stack.parameters, region=settings.region)
+    stack.patches, deferred = patch_for_emulator(cfn)
+    say(f"deploying {path.name} as stack {settings.stack_name} (SAM transform offline, then CloudFormation)")
+    cfn_client.create_stack(
+        StackName=settings.stack_name,
+        TemplateBody=json.dumps(cfn),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack.parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        Tags=[{"Key": TEMPLATE_TAG, "Value": fingerprint}],
+    )
+    status = _wait(cfn_client, settings.stack_name, {"CREATE_COMPLETE"}, timeout_s)
+    if status != "CREATE_COMPLETE":
+        raise DeployError(f"stack {settings.stack_name} ended {status}: {_failure_reasons(cfn_client, settings.stack_name)}")
+    stack.outputs = _outputs(cfn_client, settings.stack_name)
+    stack.patches += _apply_post_create_patches(aws, cfn, deferred, stack.parameters, settings)
+    stack.created = True
+    for patch in stack.patches:
+        say(f"  patched: {patch}")
+    return stack
+
+
+def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str]) -> None:
+    """Small stand-in zips (the emulator never runs them): each function's own source files."""
+    try:
+        s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    for key, local in artifacts.items():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            source = root / local
+            files = sorted(p for p in source.glob("*.py")) if source.is_dir() else []
+            for file in files:
+                archive.write(file, file.name)
+            if not files:
+                archive.writestr("README.txt", f"placeholder for {local}: built by `sam build` for AWS\n")
+        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=buffer.getvalue())
+
+
+def _apply_post_create_patches(
+    aws: Any,
+    cfn: Mapping[str, Any],
+    deferred: Mapping[str, Any],
+    parameters: Mapping[str, str],
+    settings: Settings,
+) -> list[str]:
+    applied: list[str] = []
+    physical = _physical_ids(aws.cloudformation, settings.stack_name)
+    intrinsics = _Intrinsics(aws, cfn, parameters, physical, settings)
+    for logical_id, resource in deferred.items():
+        if resource["Type"] == "AWS::SQS::QueuePolicy":
+            props = intrinsics.resolve(resource["Properties"])
+            for queue_url in props["Queues"]:
+                aws.sqs.set_queue_attributes(
+                    QueueUrl=queue_url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
+                )
+            applied.append(f"{logical_id}: not supported by the emulator's CloudFormation; set with SetQueueAttributes")
+    for logical_id, resource in cfn["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
+            notification = intrinsics.resolve(props["NotificationConfiguration"])
+            queue_configs = []
+            for qc in notification.get("QueueConfigurations", []):
+                entry: dict[str, Any] = {"QueueArn": qc["Queue"], "Events": [qc["Event"]]}
+                if "Filter" in qc:
+                    entry["Filter"] = qc["Filter"]
+                queue_configs.append(entry)
+            aws.s3.put_bucket_notification_configuration(
+                Bucket=physical[logical_id], NotificationConfiguration={"QueueConfigurations": queue_configs}
+            )
+            applied.append(f"{logical_id}: NotificationConfiguration ignored by the emulator's CloudFormation; "
+                           "applied with PutBucketNotificationConfiguration")
+        if resource["Type"] == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
+            ttl = intrinsics.resolve(props["TimeToLiveSpecification"])
+            aws.dynamodb.update_time_to_live(
+                TableName=physical[logical_id],
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl.get("Enabled", True))},
+            )
+            applied.append(f"{logical_id}: TimeToLiveSpecification ignored by the emulator's CloudFormation; "
+                           "applied with UpdateTimeToLive")
+    return applied
+
+
+class _Intrinsics:
+    """Just enough of CloudFormation's intrinsic functions to apply the patched resources."""
+
+    _NO_VALUE = object()
+
+    def __init__(self, aws: Any, cfn: Mapping[str, Any], parameters: Mapping[str, str],
+                 physical: Mapping[str, str], settings: Settings) -> None:
+        self.aws = aws
+        self.resources = cfn["Resources"]
+        self.conditions = cfn.get("Conditions") or {}
+        self.physical = physical
+        self.values: dict[str, Any] = {
+            **{name: _parameter_value(cfn, name, value) for name, value in parameters.items()},
+            "AWS::Region": settings.region,
+            "AWS::AccountId": EMULATOR_ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::StackName": settings.stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            items = [self.resolve(v) for v in value]
+            return [v for v in items if v is not self._NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Ref":
+                return self._ref(arg)
+            if fn == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self._get_att(logical, attribute)
+            if fn == "Fn::Sub":
+                return self._sub(arg)
+            if fn == "Fn::If":
+                name, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(name) else if_false)
+            if fn == "Fn::Join":
+                separator, items = arg
+                return separator.join(str(v) for v in self.resolve(items))
+        return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not self._NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        return self._evaluate(self.conditions[name])
+
+    def _evaluate(self, spec: Any) -> bool:
+        (fn, arg), = spec.items()
+        if fn == "Fn::Equals":
+            left, right = (self.resolve(v) for v in arg)
+            return str(left) == str(right)
+        if fn == "Fn::Not":
+            return not self._evaluate(arg[0])
+        if fn == "Fn::And":
+            return all(self._evaluate(a) for a in arg)
+        if fn == "Fn::Or":
+            return any(self._evaluate(a) for a in arg)
+        if fn == "Condition":
+            return self.condition(arg)
+        raise DeployError(f"unsupported condition function {fn}")
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return self._NO_VALUE
+        if name in self.values:
+            return self.values[name]
+        if name in self.physical:
+            return self.physical[name]
+        raise DeployError(f"cannot resolve Ref {name}")
+
+    def _get_att(self, logical: str, attribute: str) -> str:
+        kind = self.resources[logical]["Type"]
+        physical = self.physical[logical]
+        if kind == "AWS::SQS::Queue" and attribute == "Arn":
+            return self.aws.sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        if kind == "AWS::SQS::Queue" and attribute == "QueueName":
+            return physical.rstrip("/").rsplit("/", 1)[-1]
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
+            return self.aws.dynamodb.describe_table(TableName=physical)["Table"]["TableArn"]
+        raise DeployError(f"cannot resolve Fn::GetAtt {logical}.{attribute}")
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.resources:
+                return str(self._get_att(*name.split(".", 1)))
+            return str(self._ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+def _parameter_value(cfn: Mapping[str, Any], name: str, value: str) -> Any:
+    spec = (cfn.get("Parameters") or {}).get(name, {})
+    if spec.get("Type") == "CommaDelimitedList":
+        return [v for v in value.split(",")] if value else [""]
+    return value
+
+
+def _tags(cfn_client: Any, stack_name: str) -> dict[str, str]:
+    stack = cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+
+
+def _empty_buckets(aws: Any, cfn_client: Any, stack_name: str) -> None:
+    """CloudFormation cannot delete a bucket with objects in it."""
+    for resource in cfn_client.describe_stack_resources(StackName=stack_name)["StackResources"]:
+        if resource.get("ResourceType") != "AWS::S3::Bucket" or not resource.get("PhysicalResourceId"):
+            continue
+        bucket = resource["PhysicalResourceId"]
+        paginator = aws.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+
+
+def _physical_ids(cfn_client: Any, stack_name: str) -> dict[str, str]:
+    resources = cfn_client.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in resources
+        if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
+    }
+
+
+def _stack_status(cfn_client: Any, stack_name: str) -> str | None:
+    try:
+        stacks = cfn_client.describe_stacks(StackName=stack_name)["Stacks"]
+    except cfn_client.exceptions.ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return stacks[0]["StackStatus"] if stacks else None
+
+
+def _wait(cfn_client: Any, stack_name: str, targets: set[str | None], timeout_s: float) -> str | None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = _stack_status(cfn_client, stack_name)
+        if status in targets or (status and (status.endswith("_FAILED") or "ROLLBACK" in status)):
+            return status
+        if time.monotonic() > deadline:
+            raise DeployError(f"stack {stack_name} still {status} after {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def _outputs(cfn_client: Any, stack_name: str) -> dict[str, str]:
+    stack = cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def _failure_reasons(cfn_client: Any, stack_name: str) -> str:
+    try:
+        events = cfn_client.describe_stack_events(StackName=stack_name)["StackEvents"]
+    except Exception:  # noqa: BLE001 - best effort diagnostics
+        return "(no events)"
+    reasons = [
+        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+        for e in events
+        if e.get("ResourceStatus", "").endswith("FAILED")
+    ]
+    return "; ".join(reasons) or "(no reason given)"
+
+
+def delete(settings: Settings | None = None, timeout_s: float = 120.0) -> None:
+    settings = settings or get_settings()
+    cfn_client = clients(settings).cloudformation
+    if _stack_status(cfn_client, settings.stack_name):
+        _empty_buckets(clients(settings), cfn_client, settings.stack_name)
+        cfn_client.delete_stack(StackName=settings.stack_name)
+        _wait(cfn_client, settings.stack_name, {"DELETE_COMPLETE", None}, timeout_s)

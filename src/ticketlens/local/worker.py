@@ -1,0 +1,135 @@
+"""``ticket-processor``: the enrichment handler as a long-lived worker against any endpoint.
+
+For machines without the Lambda service: an EC2 instance, a Kubernetes pod, a laptop with
+LocalStack (Community edition runs no Lambda without Docker) or ``ticketlens emulator``.
+It polls the queue with the local SQS event-source runner configured from
+``template.yaml`` (batch size, window, partial batch responses, concurrency) and calls the
+same handler Lambda runs. SIGTERM/SIGINT finish the batches in flight, then exit.
+
+The resources must exist (``ticketlens setup``, ``samlocal deploy`` or ``sam deploy``);
+names come from ``TICKETLENS_*`` settings, the endpoint from ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+log = logging.getLogger("ticketlens.processor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ticket-processor",
+        description="Poll the ticket queue and run the enrichment handler, as Lambda's SQS event source would.",
+    )
+    parser.add_argument("--endpoint", metavar="URL", help="AWS API endpoint; default $AWS_ENDPOINT_URL, else AWS")
+    parser.add_argument("--concurrency", type=int, help="concurrent invocations (default: the template's)")
+    parser.add_argument("--batch-size", type=int, help="override the template's BatchSize")
+    parser.add_argument("--window", type=float, help="override the template's batching window (seconds)")
+    parser.add_argument("--retry-delay", type=int, metavar="S",
+                        help="make failed messages visible again after S seconds (default: the queue's visibility timeout)")
+    parser.add_argument("--template", help="template.yaml to read the event source settings from")
+    parser.add_argument("--setup", action="store_true", help="deploy template.yaml to the endpoint first (emulators)")
+    parser.add_argument("--wait-endpoint", type=float, default=0, metavar="S",
+                        help="wait up to S seconds for the endpoint to answer (services starting together)")
+    parser.add_argument("--report-every", type=float, default=30.0, metavar="S", help="progress line interval")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO - 10 * min(args.verbose, 1), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.endpoint:
+        from .emulator import use_endpoint
+
+        use_endpoint(args.endpoint)
+
+    from dataclasses import replace
+
+    from ..handlers.enrich import lambda_handler
+    from ..settings import get_settings
+    from . import stack as stack_module
+    from .runner import for_stack
+
+    settings = get_settings()
+    if args.wait_endpoint and not wait_for_endpoint(settings, args.wait_endpoint):
+        log.error("no answer from %s after %.0f s", settings.endpoint_url or "AWS", args.wait_endpoint)
+        return 1
+    try:
+        stack = (stack_module.deploy(settings, args.template, log=log.info) if args.setup
+                 else stack_module.describe(settings, args.template))
+    except stack_module.DeployError as error:
+        log.error("%s", error)
+        return 1
+    source = stack.event_source("EnrichFunction")
+    if args.batch_size or args.window is not None:
+        source = replace(source, batch_size=args.batch_size or source.batch_size,
+                         window_seconds=source.window_seconds if args.window is None else args.window)
+        stack.event_sources = [source]
+
+    started = time.monotonic()
+    from ..enrichment import get_enricher
+
+    get_enricher()  # load the models before taking messages, as a Lambda init phase would
+    log.info("models ready in %.1f s", time.monotonic() - started)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.warning("%s: finishing the batches in flight", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_stop)
+
+    try:
+        runner = for_stack(stack, lambda_handler, settings, concurrency=args.concurrency,
+                           retry_delay_s=args.retry_delay, idle_wait_s=5)
+    except Exception as error:  # noqa: BLE001 - the queue is missing or unreachable
+        log.error("cannot use queue %s at %s: %s", settings.queue_name, settings.endpoint_url or "AWS", error)
+        return 1
+    log.info(
+        "polling %s at %s: batch %d, window %g s, concurrency %d, partial batch responses %s",
+        settings.queue_name, settings.endpoint_url or "AWS", runner.batch_size, runner.window_s, runner.concurrency,
+        "on" if runner.report_batch_item_failures else "off",
+    )
+    runner.start()
+    last = 0
+    while not stop.wait(args.report_every):
+        stats = runner.stats
+        log.info("enriched deliveries %d (+%d), failed %d, invocations %d%s", stats.succeeded,
+                 stats.succeeded - last, stats.failed, stats.invocations,
+                 f", last error: {stats.last_error}" if stats.last_error else "")
+        last = stats.succeeded
+    runner.stop()
+    log.info("stopped after %d invocations (%d messages succeeded, %d failed)", runner.stats.invocations,
+             runner.stats.succeeded, runner.stats.failed)
+    return 0
+
+
+def wait_for_endpoint(settings: object, timeout_s: float) -> bool:
+    """True once the endpoint answers an S3 ListBuckets call."""
+    from ..store import clients
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            clients(settings).s3.list_buckets()  # type: ignore[arg-type]
+            return True
+        except Exception as error:  # noqa: BLE001 - connection refused while it starts
+            if time.monotonic() > deadline:
+                log.debug("endpoint not ready: %s", error)
+                return False
+            time.sleep(2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

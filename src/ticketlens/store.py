@@ -1,0 +1,287 @@
+"""Everything ticketlens reads from and writes to AWS: S3 objects, DynamoDB items, queue depths.
+
+One place builds the boto3 clients (from :class:`Settings`, so ``AWS_ENDPOINT_URL`` points
+every caller at LocalStack or the embedded emulator alike), and one place knows the shapes:
+where an enriched record is stored, what the DynamoDB item looks like, how the query
+commands read the table through its GSIs (never a scan, except for ``counts``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .schemas import URGENCY_LEVELS, EnrichedTicket, Rejected, TicketRecord
+from .settings import Settings, get_settings
+
+ENRICHED_PREFIX = "tickets/"
+URGENCY_INDEX = "urgency-index"
+SENTIMENT_INDEX = "sentiment-index"
+INTENT_INDEX = "intent-index"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+# --------------------------------------------------------------------------- clients --
+@dataclass(frozen=True)
+class Clients:
+    s3: Any
+    sqs: Any
+    dynamodb: Any
+    cloudformation: Any
+
+
+_clients_lock = threading.Lock()
+_clients_cache: dict[tuple[str | None, str], Clients] = {}
+
+
+def clients(settings: Settings | None = None) -> Clients:
+    """boto3 clients for the configured endpoint and region, built once per process.
+
+    Clients are thread-safe (resources are not), so the local runner's concurrent
+    invocations share them.
+    """
+    settings = settings or get_settings()
+    key = (settings.endpoint_url, settings.region)
+    with _clients_lock:
+        cached = _clients_cache.get(key)
+        if cached is None:
+            config = Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                max_pool_connections=32,
+                connect_timeout=5,
+                read_timeout=60,
+            )
+            session = boto3.session.Session(region_name=settings.region)
+
+            def make(service: str) -> Any:
+                return session.client(service, endpoint_url=settings.endpoint_url, config=config)
+
+            cached = Clients(
+                s3=make("s3"), sqs=make("sqs"), dynamodb=make("dynamodb"), cloudformation=make("cloudformation")
+            )
+            _clients_cache[key] = cached
+        return cached
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that switch endpoints)."""
+    with _clients_lock:
+        _clients_cache.clear()
+
+
+# ------------------------------------------------------------------- item encoding --
+def to_item(record: TicketRecord) -> dict[str, Any]:
+    """The DynamoDB item (attribute-value form): floats become Decimal, None is left out."""
+    plain = json.loads(record.model_dump_json(exclude_none=True), parse_float=Decimal)
+    return {name: _serializer.serialize(value) for name, value in plain.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain Python: Decimal becomes int or float."""
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        plain = _deserializer.deserialize(value)
+        if isinstance(plain, Decimal):
+            plain = int(plain) if plain == plain.to_integral_value() else float(plain)
+        out[name] = plain
+    return out
+
+
+def enriched_key(ticket: EnrichedTicket) -> str:
+    """Where the full record lives in the enriched bucket: tickets/YYYY/MM/DD/<id>.json."""
+    day = datetime.fromtimestamp(ticket.created_at, tz=timezone.utc)
+    return f"{ENRICHED_PREFIX}{day:%Y/%m/%d}/{ticket.ticket_id}.json"
+
+
+def reject_key(settings: Settings, source_key: str) -> str:
+    """Rejects mirror the raw key under the rejects prefix, so one raw object has one reject."""
+    return f"{settings.rejects_prefix}{source_key}"
+
+
+# ----------------------------------------------------------------------- the store --
+class TicketStore:
+    """Reads and writes tickets for one configured deployment."""
+
+    def __init__(self, settings: Settings | None = None, aws: Clients | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.aws = aws or clients(self.settings)
+
+    # -- raw tickets ------------------------------------------------------------------
+    def get_raw(self, bucket: str, key: str) -> tuple[bytes, str]:
+        """The object's bytes and its ETag (quotes stripped)."""
+        response = self.aws.s3.get_object(Bucket=bucket, Key=key)
+        return response["Body"].read(), response.get("ETag", "").strip('"')
+
+    def put_raw(self, key: str, body: bytes | str) -> None:
+        self.aws.s3.put_object(
+            Bucket=self.settings.raw_bucket, Key=key, Body=body, ContentType="application/json"
+        )
+
+    # -- results ----------------------------------------------------------------------
+    def put_enriched(self, ticket: EnrichedTicket) -> str:
+        """Write the full record to S3, then the metadata item; returns the S3 key.
+
+        S3 first, so an item in the table always points at a record that exists.
+        """
+        key = enriched_key(ticket)
+        self.aws.s3.put_object(
+            Bucket=self.settings.enriched_bucket,
+            Key=key,
+            Body=ticket.model_dump_json().encode("utf-8"),
+            ContentType="application/json",
+        )
+        record = TicketRecord.from_enriched(ticket, s3_key=key)
+        self.aws.dynamodb.put_item(TableName=self.settings.table_name, Item=to_item(record))
+        return key
+
+    def put_rejected(self, rejected: Rejected, source_key: str) -> str:
+        """Record why a raw object could not be enriched, next to the enriched records."""
+        key = reject_key(self.settings, source_key)
+        self.aws.s3.put_object(
+            Bucket=self.settings.enriched_bucket,
+            Key=key,
+            Body=rejected.model_dump_json().encode("utf-8"),
+            ContentType="application/json",
+        )
+        return key
+
+    def get_rejected(self, source_key: str) -> dict[str, Any] | None:
+        try:
+            body = self.aws.s3.get_object(
+                Bucket=self.settings.enriched_bucket, Key=reject_key(self.settings, source_key)
+            )["Body"].read()
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise
+        return json.loads(body)
+
+    # -- queries ----------------------------------------------------------------------
+    def _query_index(self, index: str, attribute: str, value: str, limit: int) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.settings.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#a = :v",
+            "ExpressionAttributeNames": {"#a": attribute},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+            "ScanIndexForward": False,  # newest first
+        }
+        while len(items) < limit:
+            kwargs["Limit"] = limit - len(items)
+            page = self.aws.dynamodb.query(**kwargs)
+            items.extend(from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items
+
+    def _newest_across(self, index: str, attribute: str, values: Iterable[str], limit: int) -> list[dict[str, Any]]:
+        per_value = [self._query_index(index, attribute, value, limit) for value in values]
+        merged = heapq.merge(*per_value, key=lambda item: (item["created_at"], item["ticket_id"]), reverse=True)
+        return list(merged)[:limit]
+
+    def by_urgency(self, levels: Iterable[str], limit: int = 20) -> list[dict[str, Any]]:
+        """Tickets at the given urgency levels, newest first (urgency-index GSI)."""
+        return self._newest_across(URGENCY_INDEX, "urgency", levels, limit)
+
+    def urgent(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self.by_urgency(("critical", "high"), limit)
+
+    def by_sentiment(self, sentiment: str, limit: int = 20) -> list[dict[str, Any]]:
+        return self._query_index(SENTIMENT_INDEX, "sentiment", sentiment.upper(), limit)
+
+    def by_intent(self, intent: str, limit: int = 20) -> list[dict[str, Any]]:
+        return self._query_index(INTENT_INDEX, "intent", intent, limit)
+
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest tickets overall: one GSI query per urgency level, merged (no scan)."""
+        return self.by_urgency(URGENCY_LEVELS, limit)
+
+    def get_item(self, ticket_id: str) -> dict[str, Any] | None:
+        page = self.aws.dynamodb.query(
+            TableName=self.settings.table_name,
+            KeyConditionExpression="ticket_id = :id",
+            ExpressionAttributeValues={":id": {"S": ticket_id}},
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = page.get("Items", [])
+        return from_item(items[0]) if items else None
+
+    def get_ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """The full enriched record (with the embedding) from the enriched bucket."""
+        item = self.get_item(ticket_id)
+        if item is None:
+            return None
+        body = self.aws.s3.get_object(Bucket=self.settings.enriched_bucket, Key=item["s3_key"])["Body"].read()
+        return json.loads(body)
+
+    # -- counts -----------------------------------------------------------------------
+    def queue_url(self, name: str) -> str:
+        return self.aws.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+
+    def queue_depth(self, name: str) -> dict[str, int]:
+        attributes = self.aws.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url(name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return {
+            "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+            "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        }
+
+    def count_items(self) -> int:
+        """Items in the metadata table (a COUNT scan: fine for a status line, not for queries)."""
+        total = 0
+        kwargs: dict[str, Any] = {"TableName": self.settings.table_name, "Select": "COUNT"}
+        while True:
+            page = self.aws.dynamodb.scan(**kwargs)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def count_objects(self, bucket: str, prefix: str = "") -> int:
+        return sum(1 for _ in self.iter_keys(bucket, prefix))
+
+    def iter_keys(self, bucket: str, prefix: str = "") -> Iterator[str]:
+        paginator = self.aws.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield obj["Key"]
+
+    def status(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "endpoint": s.endpoint_url or "AWS",
+            "queue": {"name": s.queue_name, **self.queue_depth(s.queue_name)},
+            "dlq": {"name": s.dlq_name, **self.queue_depth(s.dlq_name)},
+            "raw_objects": self.count_objects(s.raw_bucket),
+            "enriched_objects": self.count_objects(s.enriched_bucket, ENRICHED_PREFIX),
+            "rejects": self.count_objects(s.enriched_bucket, s.rejects_prefix),
+            "table_items": self.count_items(),
+        }
+
+
+def _is_missing(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    return code in {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
+
+
+def is_missing(error: BaseException) -> bool:
+    """True for S3's 'the object (or bucket) is not there'."""
+    return isinstance(error, ClientError) and _is_missing(error)

@@ -1,0 +1,80 @@
+"""Test helpers for the pipeline suite (imported by path: tests/ has no packages)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
+
+from ticketlens.schemas import RawTicket
+
+
+def upload_generated(pipeline: Any, count: int, seed: str, start: int = 1_763_856_000) -> list[RawTicket]:
+    """Upload ``count`` generated tickets to the raw bucket, as producers would."""
+    from ticketlens.generator import TicketFactory, object_key
+
+    factory = TicketFactory(seed=seed)
+    tickets = [factory.make(start + n) for n in range(count)]
+    for ticket in tickets:
+        pipeline.store.put_raw(object_key(ticket), ticket.model_dump_json(exclude_none=True))
+    return tickets
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every_s)
+    return condition()
+
+
+def run_runner_until(runner: Any, condition: Callable[[], bool], timeout_s: float = 120.0) -> bool:
+    """Start the runner's pollers, wait for ``condition``, stop them (in-flight batches finish)."""
+    runner.start()
+    try:
+        return wait_for(condition, timeout_s)
+    finally:
+        runner.stop()
+
+
+class DeliveryLog:
+    """Wraps a handler and records which S3 objects (decoded keys) each delivery carried."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+        self.handler = handler
+        self.deliveries: Counter[str] = Counter()
+        self.batch_sizes: list[int] = []
+        self.event_sources: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        with self._lock:
+            self.batch_sizes.append(len(event["Records"]))
+            for record in event["Records"]:
+                self.event_sources.add(record["eventSource"])
+                body = json.loads(record["body"])
+                for s3_record in body.get("Records", []):
+                    self.event_sources.add(s3_record["eventSource"])
+                    self.deliveries[unquote_plus(s3_record["s3"]["object"]["key"])] += 1
+        return self.handler(event, context)
+
+
+class EngineSpy:
+    """The real engine, counting which tickets it was asked to enrich."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.enriched: Counter[str] = Counter()
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def enrich(self, tickets: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+            self.enriched.update(t.ticket_id for t in tickets)
+        return self.engine.enrich(tickets)

@@ -1,0 +1,165 @@
+"""The same S3 event delivered twice is enriched once and written once.
+
+Writes are counted by the emulator itself: S3 versioning on the enriched bucket counts
+object writes, a DynamoDB stream on the metadata table counts item writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from pipeline_helpers import EngineSpy, run_runner_until, upload_generated, wait_for
+
+import ticketlens.handlers.enrich as enrich
+from ticketlens import enrichment
+from ticketlens.generator import object_key
+from ticketlens.local.context import LocalLambdaContext
+from ticketlens.store import enriched_key
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def counted(pipeline) -> Any:
+    """GIVEN the enriched bucket versioned and the metadata table streaming its writes."""
+    aws = pipeline.store.aws
+    aws.s3.put_bucket_versioning(
+        Bucket=pipeline.settings.enriched_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    table = aws.dynamodb.update_table(
+        TableName=pipeline.settings.table_name,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    return table["TableDescription"]["LatestStreamArn"]
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
+    """The real engine behind a counter (the handler's seam onto the engine, not boto3)."""
+    spy = EngineSpy(enrichment.get_enricher())
+    monkeypatch.setattr(enrich, "_enricher", lambda: spy)
+    return spy
+
+
+def s3_writes(pipeline, key: str) -> int:
+    versions = pipeline.store.aws.s3.list_object_versions(Bucket=pipeline.settings.enriched_bucket, Prefix=key)
+    return len([v for v in versions.get("Versions", []) if v["Key"] == key])
+
+
+def dynamodb_writes(pipeline, stream_arn: str, ticket_id: str) -> int:
+    import boto3
+
+    client = boto3.client(
+        "dynamodbstreams", endpoint_url=pipeline.endpoint, region_name=pipeline.settings.region
+    )
+    writes = 0
+    for shard in client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in client.get_records(ShardIterator=iterator, Limit=1000)["Records"]:
+            if record["dynamodb"]["Keys"]["ticket_id"]["S"] == ticket_id:
+                writes += 1
+    return writes
+
+
+def the_s3_event_message(pipeline, key: str) -> dict[str, Any]:
+    """Take the real S3 event the upload put on the queue, as Lambda would receive it."""
+    sqs = pipeline.store.aws.sqs
+    url = pipeline.store.queue_url(pipeline.settings.queue_name)
+    found = {}
+
+    def receive() -> bool:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if key.replace("/", "%2F") in message["Body"]:
+                found["message"] = message
+        return "message" in found
+
+    assert wait_for(receive, timeout_s=10, every_s=0)
+    message = found["message"]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1763856000000",
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1763856000000"},
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{pipeline.settings.queue_name}",
+        "awsRegion": "us-east-1",
+    }
+
+
+def test_an_event_delivered_twice_is_enriched_and_written_once(pipeline, counted, engine) -> None:
+    # GIVEN one uploaded ticket and the S3 event its upload produced
+    (ticket,) = upload_generated(pipeline, 1, seed="twice", start=1_764_000_000)
+    record = the_s3_event_message(pipeline, object_key(ticket))
+
+    # WHEN the event is delivered twice: in two invocations, then twice in one batch
+    first = enrich.lambda_handler({"Records": [record]}, LocalLambdaContext())
+    second = enrich.lambda_handler({"Records": [{**record, "messageId": "redelivery-1"}]}, LocalLambdaContext())
+    both = copy.deepcopy([record, record])
+    both[0]["messageId"], both[1]["messageId"] = "redelivery-2", "redelivery-3"
+    third = enrich.lambda_handler({"Records": both}, LocalLambdaContext())
+
+    # THEN every delivery succeeds, the engine saw the ticket once, and each store got one write
+    assert first == second == third == {"batchItemFailures": []}
+    assert engine.enriched[ticket.ticket_id] == 1
+    assert s3_writes(pipeline, enriched_key_for(pipeline, ticket.ticket_id)) == 1
+    assert dynamodb_writes(pipeline, counted, ticket.ticket_id) == 1
+
+
+def test_a_duplicate_s3_event_on_the_queue_is_written_once(pipeline, counted, engine) -> None:
+    # GIVEN a ticket whose S3 event reaches the queue twice (S3 delivers at least once)
+    (ticket,) = upload_generated(pipeline, 1, seed="queue-twice", start=1_764_000_100)
+    record = the_s3_event_message(pipeline, object_key(ticket))
+    sqs = pipeline.store.aws.sqs
+    url = pipeline.store.queue_url(pipeline.settings.queue_name)
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=record["body"])
+
+    # WHEN the runner takes both deliveries
+    runner = pipeline.runner()
+    run_runner_until(runner, lambda: runner.stats.succeeded >= 2, timeout_s=30)
+
+    # THEN one enrichment, one S3 write, one DynamoDB write
+    assert runner.stats.failed == 0
+    assert engine.enriched[ticket.ticket_id] == 1
+    assert s3_writes(pipeline, enriched_key_for(pipeline, ticket.ticket_id)) == 1
+    assert dynamodb_writes(pipeline, counted, ticket.ticket_id) == 1
+
+
+def test_a_changed_object_under_the_same_key_is_enriched_again(pipeline, counted, engine) -> None:
+    # GIVEN a ticket enriched once
+    (ticket,) = upload_generated(pipeline, 1, seed="changed", start=1_764_000_200)
+    record = the_s3_event_message(pipeline, object_key(ticket))
+    enrich.lambda_handler({"Records": [record]}, LocalLambdaContext())
+
+    # WHEN the producer uploads a corrected version under the same key (a new ETag)
+    fixed = ticket.model_copy(update={"body": ticket.body + " Update: it happened again today."})
+    pipeline.store.put_raw(object_key(ticket), fixed.model_dump_json(exclude_none=True))
+    update = the_s3_event_message(pipeline, object_key(ticket))
+    assert json.loads(update["body"]) != json.loads(record["body"])
+    enrich.lambda_handler({"Records": [update]}, LocalLambdaContext())
+
+    # THEN the new content is enriched and written: idempotency is per (bucket, key, etag)
+    assert engine.enriched[ticket.ticket_id] == 2
+    assert pipeline.store.get_ticket(ticket.ticket_id)["body"] == fixed.body
+
+
+def enriched_key_for(pipeline, ticket_id: str) -> str:
+    return pipeline.store.get_item(ticket_id)["s3_key"]
+
+
+def test_enriched_key_layout() -> None:
+    from ticketlens.schemas import EnrichedTicket
+
+    ticket = EnrichedTicket.model_construct(ticket_id="TKT-1", created_at=1_763_856_000)
+    assert enriched_key(ticket) == "tickets/2025/11/23/TKT-1.json"
