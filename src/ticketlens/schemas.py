@@ -182,7 +182,7 @@ class TicketRecord(BaseModel):
 class Rejected(BaseModel):
     """A ticket that could not be enriched, with the reason. Rejects are kept, never dropped."""
 
-    where: str  # "line 7", "s3://tickets-raw/2026/11/23/T-1.json", ...
+    where: str  # "line 7", "s3://tickets-raw/tickets/2026/11/23/TKT-1.json", ...
     reason: str
     raw: str  # the input exactly as received, so it can be fixed and replayed
 

@@ -59,13 +59,8 @@ class Settings(BaseSettings):
 
     # --- generator ----------------------------------------------------------------------
     # Tickets the scheduled GenerateFunction writes per invocation (template.yaml passes the
-    # TicketsPerInvocation parameter as TICKETLENS_TICKETS_PER_INVOCATION).
-    generate_count: int = Field(
-        default=5,
-        ge=1,
-        le=1000,
-        validation_alias=AliasChoices("TICKETLENS_GENERATE_COUNT", "TICKETLENS_TICKETS_PER_INVOCATION"),
-    )
+    # TicketsPerInvocation parameter as TICKETLENS_GENERATE_COUNT).
+    generate_count: int = Field(default=5, ge=1, le=1000)
 
     # pipeline (issue 4): how long the enrich handler remembers a processed (bucket, key, etag),
     # and the CloudFormation stack the local tools deploy `template.yaml` as.

@@ -45,7 +45,7 @@ def _objects(endpoint: str, bucket: str) -> dict[str, bytes]:
 def test_scheduled_event_writes_n_raw_tickets_dated_by_the_event(
     raw_bucket: str, aws_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ticketlens.handlers.generate import handler
+    from ticketlens.handlers.generate import lambda_handler as handler
 
     event = json.loads(EVENT.read_text())
     # WHEN the handler runs on the sample scheduled event
@@ -71,7 +71,7 @@ def test_scheduled_event_writes_n_raw_tickets_dated_by_the_event(
 
 
 def test_a_retried_delivery_rewrites_the_same_tickets(raw_bucket: str, aws_env: str) -> None:
-    from ticketlens.handlers.generate import handler
+    from ticketlens.handlers.generate import lambda_handler as handler
 
     # GIVEN the same scheduled event delivered twice (EventBridge retries asynchronous invokes)
     event = json.loads(EVENT.read_text())
@@ -87,12 +87,11 @@ def test_count_follows_the_template_variable_at_each_invocation(
 ) -> None:
     from ticketlens.handlers.generate import lambda_handler
 
-    # GIVEN the count under template.yaml's name, changed between two ticks (as the local demo does)
-    monkeypatch.delenv("TICKETLENS_GENERATE_COUNT")
+    # GIVEN the count template.yaml passes, changed between two ticks (as the local demo does)
     event = json.loads(EVENT.read_text())
-    monkeypatch.setenv("TICKETLENS_TICKETS_PER_INVOCATION", "1")
+    monkeypatch.setenv("TICKETLENS_GENERATE_COUNT", "1")
     first = lambda_handler({**event, "id": "tick-1"}, FakeContext())
-    monkeypatch.setenv("TICKETLENS_TICKETS_PER_INVOCATION", "2")
+    monkeypatch.setenv("TICKETLENS_GENERATE_COUNT", "2")
     second = lambda_handler({**event, "id": "tick-2"}, FakeContext())
     # THEN each tick writes its own count, and distinct event ids give distinct tickets
     assert (first["written"], second["written"]) == (1, 2)

@@ -47,7 +47,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="TicketsGenerated", unit=MetricUnit.Count, value=written)
     logger.info("tickets generated", extra={"count": written, "bucket": settings.raw_bucket, "created_at": created_at})
     return {"written": written, "bucket": settings.raw_bucket, "created_at": created_at}
-
-
-# template.yaml names `app.lambda_handler`, like the enrich function; `handler` is the same function.
-handler = lambda_handler
