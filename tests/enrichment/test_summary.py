@@ -268,6 +268,7 @@ def test_clean_sentence_removes_noise_and_pii() -> None:
         "@AmazonHelp hi there, my parcel never arrived 😡 https://t.co/x #fail": "My parcel never arrived",
         "Hello Dropbox support, my files vanished. Thanks!": "My files vanished.",
         "So also my flight is late, thanks": "My flight is late",
+        "A dark mode would be great, my eyes would thank you.": "A dark mode would be great, my eyes would thank you.",
         "write to jane.doe@example.org or +1 (555) 123-4567": "Write to [email] or [phone]",
         "Flight DL1691 at 16:03 on 18/11/2017 is late": "Flight DL1691 at 16:03 on 18/11/2017 is late",
         "Hi": "",

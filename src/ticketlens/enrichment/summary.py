@@ -348,7 +348,8 @@ _GREETING_RE = re.compile(
     r"\s*[,!:;.\-–—]*\s*"
 )
 _SIGNOFF_TAIL_RE = re.compile(
-    r"[\s,;:-]*\b(?:" + "|".join(SIGNOFF_WORDS) + r")\b(?:\s+(?:so much|a lot|again|very much|in advance))?"
+    # a sign-off after punctuation ("..., thanks!"), never the end of a clause ("would thank you")
+    r"(?:(?<=[,;:.!?])|\s[-–—])\s*\b(?:" + "|".join(SIGNOFF_WORDS) + r")\b(?:\s+(?:so much|a lot|again|very much|in advance))?"
     r"(?:[\s,!.-]+[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)?[\s!.]*$",
     re.IGNORECASE,
 )
