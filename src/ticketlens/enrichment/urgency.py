@@ -110,7 +110,7 @@ THRESHOLDS: dict[Urgency, float] = {"medium": 1.0, "high": 2.0, "critical": 3.0}
 # probability spread evenly over all levels because keyword rules are never certain. Both are
 # fitted by `ticketlens eval-urgency` (lowest log-loss on labelled tickets; docs/quality.md).
 DEFAULT_SLOPE = 3.0
-DEFAULT_FLOOR = 0.1
+DEFAULT_FLOOR = 0.125
 
 _SHOUTING = re.compile(r"!!|\b[A-Z]{4,}\b(?:\s+\b[A-Z]{2,}\b){1,}")
 

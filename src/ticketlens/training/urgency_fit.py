@@ -23,7 +23,7 @@ from ticketlens.schemas import URGENCY_LEVELS, RawTicket
 from ticketlens.training.metrics import expected_calibration_error, label_report
 
 SLOPE_GRID = tuple(round(0.25 * k, 2) for k in range(2, 41))  # 0.5 .. 10.0
-FLOOR_GRID = tuple(round(0.05 * k, 2) for k in range(0, 7))  # 0 .. 0.3
+FLOOR_GRID = tuple(round(0.025 * k, 3) for k in range(0, 13))  # 0 .. 0.3
 
 
 def _probabilities(scores: Sequence[float], slope: float, floor: float) -> np.ndarray:
@@ -111,6 +111,6 @@ def _run(args: argparse.Namespace) -> int:
         part = report[name]
         assert isinstance(part, dict)
         per_class = ", ".join(f"{k} {v:.2f}" for k, v in part["per_class_f1"].items())
-        print(f"{name:>8} slope {part['slope']:.2f} floor {part['floor']:.2f}: accuracy {part['accuracy']:.3f}  "
+        print(f"{name:>8} slope {part['slope']:.2f} floor {part['floor']:.3f}: accuracy {part['accuracy']:.3f}  "
               f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f}  [{per_class}]")
     return 0
