@@ -24,6 +24,18 @@ Urgency = Literal["critical", "high", "medium", "low"]
 Sentiment = Literal["POSITIVE", "NEGATIVE", "NEUTRAL"]
 
 URGENCY_LEVELS: tuple[Urgency, ...] = ("critical", "high", "medium", "low")
+# The default intent taxonomy; a custom head (`ticketlens train --labels`) brings its own.
+DEFAULT_INTENTS: tuple[str, ...] = (
+    "login_issue",
+    "account_issue",
+    "payment_issue",
+    "billing_issue",
+    "bug_report",
+    "feature_request",
+    "security_concern",
+    "general_inquiry",
+    "other",
+)
 SENTIMENTS: tuple[Sentiment, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
 EMBEDDING_DIM = 384
 

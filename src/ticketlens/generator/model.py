@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ticketlens.schemas import Sentiment, Urgency
+from ticketlens.schemas import DEFAULT_INTENTS, Sentiment, Urgency
 
 Tone = Literal["furious", "polite", "neutral", "grateful"]
 Kind = Literal["complaint", "request", "praise", "noise"]
@@ -25,17 +25,7 @@ Kind = Literal["complaint", "request", "praise", "noise"]
 Stakes = Literal["soon", "deadline", "blocked", "team", "revenue"]
 
 TONES: tuple[Tone, ...] = ("furious", "polite", "neutral", "grateful")
-INTENTS: tuple[str, ...] = (
-    "login_issue",
-    "account_issue",
-    "payment_issue",
-    "billing_issue",
-    "bug_report",
-    "feature_request",
-    "security_concern",
-    "general_inquiry",
-    "other",
-)
+INTENTS: tuple[str, ...] = DEFAULT_INTENTS
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ticketlens.schemas import DEFAULT_INTENTS, SENTIMENTS
 from ticketlens.training.embed import ticket_text
 
-INTENT_LABELS: tuple[str, ...] = (
-    "login_issue",
-    "account_issue",
-    "payment_issue",
-    "billing_issue",
-    "bug_report",
-    "feature_request",
-    "security_concern",
-    "general_inquiry",
-    "other",
-)
-SENTIMENT_LABELS: tuple[str, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
+INTENT_LABELS: tuple[str, ...] = DEFAULT_INTENTS
+SENTIMENT_LABELS: tuple[str, ...] = SENTIMENTS
 
 # Where the shipped map disagrees with itself or with the customer-support reading of a
 # ticket, this project's training overrides it (documented in docs/quality.md):
