@@ -104,3 +104,19 @@ def test_embedding_cache_embeds_each_text_once(tmp_path: Path, monkeypatch: pyte
     # THEN each distinct text was embedded once and the vectors agree
     assert sorted(seen) == ["a b", "c d"]
     np.testing.assert_array_equal(first[1], second[0])
+
+
+def test_embedding_cache_is_kept_apart_per_encoder_variant(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ticketlens.training.embed import default_cache_dir
+
+    # GIVEN a cache root
+    monkeypatch.setenv("TICKETLENS_EMBED_CACHE", str(tmp_path))
+    # WHEN the fp32 and the int8 encoder are configured in turn
+    monkeypatch.setenv("TICKETLENS_ENCODER_VARIANT", "fp32")
+    fp32 = default_cache_dir()
+    monkeypatch.setenv("TICKETLENS_ENCODER_VARIANT", "int8")
+    int8 = default_cache_dir()
+    # THEN their vectors live in different folders under the root
+    assert fp32 != int8 and fp32.parent == int8.parent == tmp_path

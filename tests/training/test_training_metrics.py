@@ -8,6 +8,7 @@ import pytest
 from ticketlens.training.fit import fit_temperature
 from ticketlens.training.metrics import (
     accuracy,
+    ece_noise_floor,
     expected_calibration_error,
     macro_f1,
     per_class_f1,
@@ -51,6 +52,20 @@ def test_ece_is_zero_when_confidence_equals_accuracy() -> None:
     truth = np.array([0] * 8 + [1] * 2)
     # THEN ECE is 0
     assert expected_calibration_error(probs, truth) == pytest.approx(0.0)
+
+
+def test_ece_noise_floor_shrinks_with_rows_and_vanishes_for_certain_rows() -> None:
+    # GIVEN confidences spread over 0.5-1.0 for 80 rows and for 8,000 rows
+    rng = np.random.default_rng(1)
+    small, large = rng.uniform(0.5, 1.0, 80), rng.uniform(0.5, 1.0, 8000)
+    # WHEN the chance ECE of a perfectly calibrated head is estimated on each
+    floor_small, p95_small = ece_noise_floor(small)
+    floor_large, _ = ece_noise_floor(large)
+    # THEN 80 rows carry a sizeable chance ECE, 8,000 rows almost none, and p95 lies above the mean
+    assert 0.04 < floor_small < 0.15 and p95_small > floor_small
+    assert floor_large < 0.02
+    # AND rows at confidence 1.0 are always right, so their chance ECE is 0
+    assert ece_noise_floor(np.ones(50)) == (0.0, 0.0)
 
 
 def test_reliability_bins_are_right_closed() -> None:

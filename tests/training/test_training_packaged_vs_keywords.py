@@ -1,6 +1,7 @@
 """The packaged heads, on the real encoder, clearly beat the keyword baseline on the
-hand-written ticket set (training/data/cs_eval.jsonl: 91 varied tickets written for this
-project, never trained on)."""
+hand-written held-out sets (training/data/cs_eval.jsonl: 91 varied written tickets;
+cs_eval_calls.jsonl: 87 transcribed call turns; both written for this project, never trained
+on)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from ticketlens.training.metrics import expected_calibration_error, macro_f1
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def tickets_and_vectors(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[str], np.ndarray]:
+@pytest.fixture(scope="module", params=["cs_eval.jsonl", "cs_eval_calls.jsonl"])
+def tickets_and_vectors(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[list[dict], list[str], np.ndarray]:
     from ticketlens.training.embed import EmbeddingCache
 
-    rows = read_jsonl(packaged_data("cs_eval.jsonl"))
+    rows = read_jsonl(packaged_data(request.param))
     texts = [row_text(r) for r in rows]
     cache = EmbeddingCache(Path(tmp_path_factory.mktemp("embeddings")))
     return rows, texts, cache.embed(texts)

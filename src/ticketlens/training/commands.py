@@ -173,6 +173,10 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"  {'accuracy':24}{report['accuracy']:>8.3f}{_fmt(kw.get('accuracy')):>10}")
     print(f"  {'macro-F1':24}{report['macro_f1']:>8.3f}{_fmt(kw.get('macro_f1')):>10}")
     print(f"  {'ECE (15 bins, top-label)':24}{report['ece']:>8.3f}{'-':>10}")
+    print(
+        f"  {'':24}a perfectly calibrated head would show {report['ece_noise_floor']:.3f} here by chance "
+        f"(95th percentile {report['ece_noise_p95']:.3f}, n={report['n']})"
+    )
     print("  per-class F1:")
     kw_f1 = kw.get("per_class_f1", {})
     for label, f1 in sorted(report["per_class_f1"].items()):  # type: ignore[union-attr]

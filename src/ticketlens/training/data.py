@@ -292,17 +292,26 @@ def load_sentiment_public(data_dir: Path, seed: int) -> list[Example]:
 # --- this project's own customer-service data ---------------------------------------------
 
 
+# written tickets and transcribed call/chat turns, kept apart so each is weighted and scored
+OWN_TRAIN_FILES = ("cs_train.jsonl", "cs_calls_train.jsonl")
+OWN_EVAL_FILES = ("cs_eval.jsonl", "cs_eval_calls.jsonl")
+
+
 def load_own(kind: str, seed: int) -> list[Example]:
     """The customer-service examples this project wrote, for ``kind`` (intent/sentiment).
 
-    ``cs_train.jsonl`` trains (with a small calib share); ``cs_eval.jsonl`` is never trained
-    on: it is the hand-written ticket set every head is validated on."""
+    The ``*_train`` files train (with a small calib share); the ``*_eval`` files are never
+    trained on: they are the hand-written tickets and call turns every head is validated on.
+    Each file is its own source, named by its stem."""
     out: list[Example] = []
-    train_rows = [r for r in read_jsonl(packaged_data("cs_train.jsonl")) if r.get(kind)]
-    rows = [Example(row_text(r), r[kind], "cs_train", r[kind]) for r in train_rows]
-    out += stratified_split(rows, {"train": 0.9, "calib": 0.1}, seed, key="label")
-    eval_rows = [r for r in read_jsonl(packaged_data("cs_eval.jsonl")) if r.get(kind)]
-    out += [Example(row_text(r), r[kind], "cs_eval", r[kind], "val") for r in eval_rows]
+    for name in OWN_TRAIN_FILES:
+        source = Path(name).stem
+        rows = [Example(row_text(r), r[kind], source, r[kind]) for r in read_jsonl(packaged_data(name)) if r.get(kind)]
+        out += stratified_split(rows, {"train": 0.9, "calib": 0.1}, seed, key="label")
+    for name in OWN_EVAL_FILES:
+        source = Path(name).stem
+        rows = [Example(row_text(r), r[kind], source, r[kind], "val") for r in read_jsonl(packaged_data(name)) if r.get(kind)]
+        out += rows
     return out
 
 

@@ -6,8 +6,8 @@ sentence-transformers on the packaged all-MiniLM-L6-v2 folder (same vectors: par
 >= 0.999). Vectors are L2-normalised float32, 384 wide.
 
 The cache is content-addressed (sha1 of the text) under ``.cache/embeddings/`` in the
-current directory (or ``$TICKETLENS_EMBED_CACHE``), so each text is embedded once, whatever
-data set or split it comes from.
+current directory (or ``$TICKETLENS_EMBED_CACHE``), one folder per encoder variant, so each
+text is embedded once per variant, whatever data set or split it comes from.
 """
 
 from __future__ import annotations
@@ -88,8 +88,13 @@ def raw_embed(texts: list[str]) -> np.ndarray:
 
 
 def default_cache_dir() -> Path:
+    """One folder per encoder variant, so int8 vectors never stand in for fp32 ones."""
+    from ticketlens.settings import Settings
+
+    variant = Settings().encoder_variant
+    name = MODEL_NAME if variant == "fp32" else f"{MODEL_NAME}-{variant}"
     root = os.environ.get("TICKETLENS_EMBED_CACHE")
-    return Path(root) if root else Path.cwd() / ".cache" / "embeddings" / MODEL_NAME
+    return Path(root) / name if root else Path.cwd() / ".cache" / "embeddings" / name
 
 
 class EmbeddingCache:
