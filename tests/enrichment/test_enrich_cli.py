@@ -49,7 +49,7 @@ def test_bad_lines_are_reported_and_good_ones_still_enriched(tmp_path: Path) -> 
     good = SAMPLES.read_text().splitlines()[:3]
     bad_json = '{"ticket_id": "X-1", "body": "oops"'
     iso_date = json.dumps({"ticket_id": "X-2", "body": "hi", "created_at": "2025-01-01T00:00:00Z", "customer_id": "c"})
-    no_text = json.dumps({"ticket_id": "X-3", "subject": "", "body": "", "created_at": 1, "customer_id": "c"})
+    no_text = json.dumps({"subject": "", "body": ""})
     not_object = "[1, 2, 3]"
     stdin = "\n".join([good[0], bad_json, good[1], "", iso_date, no_text, not_object, good[2]]) + "\n"
     rejects = tmp_path / "rejects.jsonl"
@@ -70,6 +70,28 @@ def test_bad_lines_are_reported_and_good_ones_still_enriched(tmp_path: Path) -> 
     kept = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [k["where"] for k in kept] == ["line 2", "line 5", "line 6", "line 7"]
     assert kept[0]["raw"].strip() == bad_json
+
+
+def test_bare_texts_are_enriched_and_strict_mode_rejects_them() -> None:
+    # GIVEN lines with text only: a body with an empty subject, and a "text" key
+    stdin = "\n".join([
+        json.dumps({"subject": "", "body": "I was charged twice for my subscription this month"}),
+        json.dumps({"text": "The app crashes every time I open settings"}),
+    ]) + "\n"
+    # WHEN they are enriched as they are
+    proc = _run("-", "--no-embedding", stdin=stdin)
+    # THEN both come out, named by line, with the pipeline's fields filled in
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [t["ticket_id"] for t in out] == ["line-1", "line-2"]
+    assert all(t["customer_id"] == "unknown" and t["created_at"] > 1_700_000_000 for t in out)
+    assert out[0]["enrichment"]["intent"] == "billing_issue"
+    assert out[1]["body"].startswith("The app crashes") and out[1]["enrichment"]["intent"] == "bug_report"
+    # AND with --strict, as the pipeline parses them, both are rejected naming the missing fields
+    strict = _run("-", "--strict", "--no-embedding", stdin=stdin)
+    assert strict.returncode == 1 and strict.stdout == ""
+    assert "line 1: ticket_id: Field required" in strict.stderr
+    assert "created_at: Field required" in strict.stderr and "customer_id: Field required" in strict.stderr
 
 
 def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:

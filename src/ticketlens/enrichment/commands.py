@@ -22,14 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="enrich JSON-lines tickets from FILE or stdin to stdout",
         description=(
             "Read raw tickets as JSON lines and write enriched tickets as JSON lines to stdout, "
-            "in input order. Bad lines are reported on stderr with their line number and reason "
-            "(and kept in --rejects); every good line is still enriched. Exit status 1 if any "
-            "line was rejected."
+            "in input order. A line needs text only ({\"body\": \"...\"}): a missing ticket_id, "
+            "created_at or customer_id is filled in (line-N, now, unknown) unless --strict. Bad "
+            "lines are reported on stderr with their line number and reason (and kept in "
+            "--rejects); every good line is still enriched. Exit status 1 if any line was rejected."
         ),
     )
     enrich.add_argument("input", nargs="?", default="-", help="JSON-lines file, or - for stdin (default)")
     enrich.add_argument("--rejects", type=Path, help="also write rejected lines with reasons here (JSON lines)")
     enrich.add_argument("--no-embedding", action="store_true", help="leave the 384 floats out of the output")
+    enrich.add_argument("--strict", action="store_true",
+                        help="reject lines without ticket_id, created_at or customer_id, as the pipeline does")
     enrich.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                         help="progress bar on stderr (auto: when stderr is a terminal)")
     enrich.set_defaults(func=_run_enrich)
@@ -56,6 +59,25 @@ def _lines(source: str) -> Iterator[tuple[int, str]]:
     finally:
         if handle is not sys.stdin:
             handle.close()
+
+
+def with_identity(line: str, number: int, now: int) -> str | dict[str, object]:
+    """The line's ticket with the fields only the pipeline needs filled in, so a file of bare
+    texts can be scored: ticket_id ``line-N``, created_at ``now``, customer_id ``unknown``;
+    a ``text`` key stands in for a missing body. Anything not a JSON object is left for
+    :func:`parse_ticket` to reject with its reason."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(data, dict):
+        return line
+    data.setdefault("ticket_id", f"line-{number}")
+    data.setdefault("created_at", now)
+    data.setdefault("customer_id", "unknown")
+    if "body" not in data and isinstance(data.get("text"), str):
+        data["body"] = data.pop("text")
+    return data
 
 
 def _chunks(items: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
@@ -95,6 +117,16 @@ class _Progress:
             self.stream.write("\n")
 
 
+def _parse(line: str, number: int, strict: bool) -> RawTicket | Rejected:
+    where = f"line {number}"
+    if strict:
+        return parse_ticket(line, where)
+    parsed = parse_ticket(with_identity(line, number, int(time.time())), where)
+    if isinstance(parsed, Rejected):
+        return parsed.model_copy(update={"raw": line})  # keep the line verbatim for replay
+    return parsed
+
+
 def _run_enrich(args: argparse.Namespace) -> int:
     from ticketlens.enrichment import get_enricher
 
@@ -117,7 +149,7 @@ def _run_enrich(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
         for chunk in _chunks(_lines(args.input), CHUNK_LINES):
-            parsed = [parse_ticket(line, f"line {number}") for number, line in chunk]
+            parsed = [_parse(line, number, args.strict) for number, line in chunk]
             good = [p for p in parsed if isinstance(p, RawTicket)]
             enriched = iter(enricher.enrich(good))
             for item in parsed:
