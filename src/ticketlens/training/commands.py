@@ -41,9 +41,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     evaluate = subparsers.add_parser(
         "eval",
-        help="score a head on a labelled jsonl: accuracy, macro-F1, per-class F1, ECE, vs keywords",
+        help="score a head on a labelled jsonl (or, without --labels, on the default validation "
+        "splits): accuracy, macro-F1, per-class F1, ECE, vs keywords",
     )
-    evaluate.add_argument("--labels", type=Path, required=True, help="jsonl rows with text (or subject/body) and a label")
+    evaluate.add_argument(
+        "--labels", type=Path,
+        help="jsonl rows with text (or subject/body) and a label; without it: every validation group "
+        "of the default data, as `ticketlens train` reported it",
+    )
+    evaluate.add_argument("--data-dir", help="shared datasets folder, for the default validation splits")
+    evaluate.add_argument("--seed", type=int, default=0, help="split seed of the default validation splits")
     evaluate.add_argument(
         "--head", default="intent", help="intent | sentiment (the configured head) | a path to a head .npz"
     )
@@ -148,6 +155,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ticketlens.training.metrics import classification_report, label_report
 
     head = _resolve_head(args.head)
+    if args.labels is None:
+        return _eval_default_splits(head, args)
     rows = tdata.read_jsonl(args.labels)
     field = args.label_field or (head.kind if any(head.kind in r for r in rows) else "label")
     rows = [r for r in rows if r.get(field) is not None]
@@ -181,6 +190,37 @@ def run_eval(args: argparse.Namespace) -> int:
     kw_f1 = kw.get("per_class_f1", {})
     for label, f1 in sorted(report["per_class_f1"].items()):  # type: ignore[union-attr]
         print(f"    {label:22}{f1:>8.3f}{_fmt(kw_f1.get(label)):>10}")
+    return 0
+
+
+def _eval_default_splits(head, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Score ``head`` on the validation split of the data its kind is trained on: the same
+    groups and figures `ticketlens train` writes to the metrics file."""
+    from ticketlens.training import data as tdata
+    from ticketlens.training import train as ttrain
+
+    if head.kind not in HEAD_KINDS:
+        print(f"ticketlens eval: a {head.kind!r} head has no default data: pass --labels", file=sys.stderr)
+        return 2
+    examples = [e for e in ttrain.default_examples(head.kind, tdata.find_data_dir(args.data_dir), args.seed) if e.split == "val"]
+    groups = ttrain.evaluate(head, examples, ttrain.build_features(examples, head.features))
+    if args.json:
+        print(json.dumps({"head": head.kind, "version": head.version, "val": groups}, indent=1))
+        return 0
+    print(f"{head.kind} head {head.version} on the default validation splits (seed {args.seed})")
+    print(f"  {'group':26}{'n':>6}{'acc':>7}{'macro-F1':>10}{'keywords':>10}{'ECE':>7}{'chance ECE (p95)':>18}")
+    for name, report in groups.items():
+        if name == "other_pooled":
+            continue
+        kw = report.get("keyword_baseline", {})  # type: ignore[union-attr]
+        print(
+            f"  {name:26}{report['n']:>6}{report['accuracy']:>7.3f}{report['macro_f1']:>10.3f}"  # type: ignore[index]
+            f"{_fmt(kw.get('macro_f1')):>10}{report['ece']:>7.3f}"  # type: ignore[index]
+            f"{report['ece_noise_floor']:>10.3f} ({report['ece_noise_p95']:.3f})"  # type: ignore[index]
+        )
+    other = groups.get("other_pooled")
+    if other:
+        print("  other: " + ", ".join(f"{k} {v:.3f}" for k, v in other.items()))  # type: ignore[union-attr]
     return 0
 
 
