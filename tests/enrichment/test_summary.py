@@ -180,7 +180,8 @@ def test_login_ticket_reads_as_the_customer_need(encoder: Encoder, summarizer: E
     # GIVEN the login ticket
     (summary,) = _summarize(encoder, summarizer, [LOGIN])
     # THEN it is framed as the customer's, in their words
-    assert summary == "Customer can't log in since the update and I have a demo at 3pm."
+    # (one person throughout: the rewrite would give "Customer can't ... and I have")
+    assert summary == "Customer: I can't log in since the update and I have a demo at 3pm."
 
 
 @pytest.mark.slow

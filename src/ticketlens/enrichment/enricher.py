@@ -16,6 +16,7 @@ import numpy as np
 from ticketlens.enrichment import urgency
 from ticketlens.enrichment.heads import ClassifierHead, load_head
 from ticketlens.enrichment.summary import ExtractiveSummarizer, Summarizer
+from ticketlens.enrichment.transcript import customer_side
 from ticketlens.models import Encoder, load_encoder
 from ticketlens.schemas import EnrichedTicket, EnrichmentData, RawTicket, utc_now_iso
 from ticketlens.settings import Settings, get_settings
@@ -86,7 +87,7 @@ class Enricher:
         """Enrich tickets in input order; the whole batch shares one encoder pass."""
         if not tickets:
             return []
-        texts = [ticket.text for ticket in tickets]
+        texts = [customer_side(ticket.text) for ticket in tickets]
         t0 = time.perf_counter()
         encoded = self.encoder.encode(texts, self.batch_size)
         t1 = time.perf_counter()

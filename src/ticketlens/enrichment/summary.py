@@ -213,6 +213,8 @@ FRAMING_WORDS = frozenset(
     | {verb + "s" for verb in _AGREEING_VERBS}
 )
 _MY_RE = re.compile(r"\bmy\b", re.IGNORECASE)
+# a first-person subject or object after the sentence's first word
+_LATER_I_RE = re.compile(r"^\S+.*?\b(?:I|I['’](?:m|ve|ll|d)|me|myself)\b", re.IGNORECASE)
 
 # --- scoring ------------------------------------------------------------------------------
 FEATURES = (
@@ -443,7 +445,9 @@ def frame(summary: str, framing: Framing, max_words: int = MAX_SUMMARY_WORDS) ->
     if framing == "none" or not summary:
         return summary
     framed = None
-    if framing == "rewrite":
+    # rewritten only when the customer speaks of themselves once: "Customer moved house and
+    # I need ..." would mix persons, so such a sentence keeps its words behind the prefix
+    if framing == "rewrite" and not _LATER_I_RE.search(summary):
         for pattern, replacement in _I_REWRITES:
             if pattern.match(summary):
                 framed = pattern.sub(replacement, summary, count=1)
@@ -482,7 +486,7 @@ class ExtractiveSummarizer:
         self.max_words = max_words
         self.target_words = min(target_words, max_words)
         self.framing: Framing = framing
-        self.version = f"extractive-1-{framing}"
+        self.version = f"extractive-2-{framing}"
 
     def summarize(self, texts: Sequence[str], encoded: Encoded) -> list[str]:
         """One summary per text, in order."""
