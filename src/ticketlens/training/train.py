@@ -68,7 +68,7 @@ SENTIMENT_SPEC = HeadSpec(
     labels=tdata.SENTIMENT_LABELS,
     features=("embedding", "vader"),
     fit=FitConfig(hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, ensemble=3),
-    source_weights={"cs_train": 10.0, "cs_calls_train": 10.0, "tweeteval": 0.5, "weak:nlbse24": 0.5},
+    source_weights={"cs_train": 10.0, "cs_calls_train": 10.0, "cs_tweets_train": 4.0, "tweeteval": 0.5, "weak:nlbse24": 0.5},
     class_balance=0.5,
     calibration_source_balance=0.5,
 )
