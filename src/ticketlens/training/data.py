@@ -293,7 +293,9 @@ def load_sentiment_public(data_dir: Path, seed: int) -> list[Example]:
 
 
 # written tickets and transcribed call/chat turns, kept apart so each is weighted and scored
-OWN_TRAIN_FILES = ("cs_train.jsonl", "cs_calls_train.jsonl", "cs_tweets_train.jsonl")
+OWN_TRAIN_FILES = (
+    "cs_train.jsonl", "cs_calls_train.jsonl", "cs_tweets_train.jsonl", "cs_scope_train.jsonl",
+)
 OWN_EVAL_FILES = ("cs_eval.jsonl", "cs_eval_calls.jsonl")
 
 

@@ -59,7 +59,7 @@ INTENT_SPEC = HeadSpec(
     fit=FitConfig(
         hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, label_smoothing=0.1, ensemble=3
     ),
-    source_weights={"cs_train": 8.0, "cs_calls_train": 8.0, "nlbse24": 3.0},
+    source_weights={"cs_train": 8.0, "cs_calls_train": 8.0, "cs_scope_train": 4.0, "nlbse24": 3.0},
     class_balance=0.25,
     calibration_source_balance=1.0,
 )
