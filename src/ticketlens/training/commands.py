@@ -62,12 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 # --- train ---------------------------------------------------------------------------------
 
 
-def _plot_dir(args: argparse.Namespace) -> Path | None:
+def plot_dir(args: argparse.Namespace) -> Path | None:
+    """Where reliability diagrams go: --plot-dir, else docs/img in a checkout; None for
+    --no-plot or when matplotlib is missing (said on stderr)."""
     if args.no_plot:
         return None
-    if args.plot_dir:
-        return args.plot_dir
-    return Path("docs/img") if Path("docs").is_dir() else None
+    folder = args.plot_dir or (Path("docs/img") if Path("docs").is_dir() else None)
+    return folder if folder is not None and _can_plot() else None
 
 
 def _can_plot() -> bool:
@@ -93,9 +94,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ticketlens.training import data as tdata
     from ticketlens.training import train as ttrain
 
-    plot_dir = _plot_dir(args)
-    if plot_dir is not None and not _can_plot():
-        plot_dir = None
+    plot_folder = plot_dir(args)
     if args.labels:
         if not args.out:
             print("--labels needs --out PATH.npz", file=sys.stderr)
@@ -120,7 +119,7 @@ def run_train(args: argparse.Namespace) -> int:
         ]
     for spec, examples, out in jobs:
         started = time.perf_counter()
-        plot = plot_dir / f"reliability-{spec.kind}.png" if plot_dir is not None else None
+        plot = plot_folder / f"reliability-{spec.kind}.png" if plot_folder is not None else None
         head, metrics = ttrain.train_head(spec, examples, plot_path=plot)
         metrics["seed"] = args.seed
         metrics["training_seconds"]["total"] = round(time.perf_counter() - started, 1)  # type: ignore[index]

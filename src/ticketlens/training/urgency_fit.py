@@ -20,7 +20,7 @@ import numpy as np
 
 from ticketlens.enrichment.urgency import DEFAULT_FLOOR, DEFAULT_SLOPE, level_probabilities
 from ticketlens.schemas import URGENCY_LEVELS, RawTicket
-from ticketlens.training.metrics import expected_calibration_error, label_report
+from ticketlens.training.metrics import ece_noise_floor, expected_calibration_error, label_report, plot_reliability
 
 SLOPE_GRID = tuple(round(0.25 * k, 2) for k in range(2, 41))  # 0.5 .. 10.0
 FLOOR_GRID = tuple(round(0.025 * k, 3) for k in range(0, 13))  # 0 .. 0.3
@@ -52,7 +52,7 @@ def _labelled_tickets(path: Path | None, count: int, seed: int) -> list[RawTicke
     return [t for t in tickets if t.metadata.labels and t.metadata.labels.get("urgency") in URGENCY_LEVELS]
 
 
-def evaluate_urgency(tickets: Sequence[RawTicket]) -> dict[str, object]:
+def evaluate_urgency(tickets: Sequence[RawTicket], plot_path: Path | None = None) -> dict[str, object]:
     from ticketlens.enrichment import get_enricher
 
     enricher = get_enricher()
@@ -71,15 +71,23 @@ def evaluate_urgency(tickets: Sequence[RawTicket]) -> dict[str, object]:
     slope, floor = fit_calibration(scores[:half], truth[:half])
     held_scores, held_truth = scores[half:], truth[half:]
     report: dict[str, object] = {"tickets": len(tickets), "calibration_half": half}
+    curves = {}
     for name, (s, f) in (("shipped", (DEFAULT_SLOPE, DEFAULT_FLOOR)), ("fitted", (slope, floor))):
         probs = _probabilities(held_scores, s, f)
         predicted = [URGENCY_LEVELS[i] for i in probs.argmax(axis=1)]
+        chance, chance_p95 = ece_noise_floor(probs.max(axis=1))
         report[name] = {
             "slope": s,
             "floor": f,
             **label_report([URGENCY_LEVELS[i] for i in held_truth], predicted),
             "ece": expected_calibration_error(probs, held_truth),
+            "ece_noise_floor": chance,
+            "ece_noise_p95": chance_p95,
         }
+        curves[f"{name}: slope {s:.2f}, floor {f:.3f}"] = (probs, held_truth)
+    if plot_path is not None:
+        plot_reliability(curves, plot_path, f"urgency rules, held-out generated tickets (n={len(held_truth)})")
+        report["reliability_diagram"] = plot_path.as_posix()
     return report
 
 
@@ -93,6 +101,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--tickets", type=int, default=4000, help="generated tickets when no --labels (default 4000)")
     parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--plot-dir", type=Path, help="reliability diagram goes here (default: docs/img when ./docs exists)")
+    parser.add_argument("--no-plot", action="store_true", help="skip the reliability diagram")
     parser.set_defaults(func=_run)
 
 
@@ -101,7 +111,10 @@ def _run(args: argparse.Namespace) -> int:
     if len(tickets) < 20:
         print("ticketlens eval-urgency: need at least 20 tickets with metadata.labels.urgency", file=sys.stderr)
         return 2
-    report = evaluate_urgency(tickets)
+    from ticketlens.training.commands import plot_dir
+
+    folder = plot_dir(args)
+    report = evaluate_urgency(tickets, folder / "reliability-urgency.png" if folder is not None else None)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -112,5 +125,7 @@ def _run(args: argparse.Namespace) -> int:
         assert isinstance(part, dict)
         per_class = ", ".join(f"{k} {v:.2f}" for k, v in part["per_class_f1"].items())
         print(f"{name:>8} slope {part['slope']:.2f} floor {part['floor']:.3f}: accuracy {part['accuracy']:.3f}  "
-              f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f}  [{per_class}]")
+              f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f} (chance {part['ece_noise_floor']:.3f})  [{per_class}]")
+    if "reliability_diagram" in report:
+        print(f"reliability diagram: {report['reliability_diagram']}")
     return 0
