@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ticketlens.enrichment.cues import cue_features
+
 HEAD_FORMAT = "ticketlens-head/1"
-KNOWN_FEATURES = ("embedding", "vader")
+KNOWN_FEATURES = ("embedding", "vader", "cues")
 HeadKind = str  # "intent" | "sentiment" | a custom taxonomy's name
 
 
@@ -96,10 +98,9 @@ class ClassifierHead:
 
     def features_for(self, embeddings: np.ndarray, texts: Sequence[str] | None) -> np.ndarray:
         parts = [np.asarray(embeddings, dtype=np.float32)]
-        if "vader" in self.features:
-            if texts is None or len(texts) != len(parts[0]):
-                raise ValueError(f"the {self.kind} head needs the texts beside the embeddings")
-            parts.append(vader_features(texts))
+        if self.needs_text and (texts is None or len(texts) != len(parts[0])):
+            raise ValueError(f"the {self.kind} head needs the texts beside the embeddings")
+        parts += [text_features(name, texts) for name in self.features if name != "embedding"]  # type: ignore[arg-type]
         return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
     def logits(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
@@ -151,6 +152,15 @@ def vader_features(texts: Sequence[str]) -> np.ndarray:
         s = analyzer.polarity_scores((text or "")[:VADER_MAX_CHARS])
         rows.append((s["neg"], s["neu"], s["pos"], s["compound"]))
     return np.asarray(rows, dtype=np.float32).reshape(len(texts), 4)
+
+
+def text_features(name: str, texts: Sequence[str]) -> np.ndarray:
+    """The features a head reads from the text itself, besides the embedding."""
+    if name == "vader":
+        return vader_features(texts)
+    if name == "cues":
+        return cue_features(texts)
+    raise ValueError(f"unknown text feature {name!r}")
 
 
 def packaged_head_path(kind: HeadKind) -> Path:

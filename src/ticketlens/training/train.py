@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ticketlens.enrichment.heads import ClassifierHead, softmax, vader_features
+from ticketlens.enrichment.heads import ClassifierHead, softmax, text_features
 from ticketlens.training import data as tdata
 from ticketlens.training.embed import embed
 from ticketlens.training.fit import FitConfig, build_head, fit_ensemble, fit_temperature
@@ -56,6 +56,7 @@ class HeadSpec:
 INTENT_SPEC = HeadSpec(
     kind="intent",
     labels=tdata.INTENT_LABELS,
+    features=("embedding", "cues"),
     fit=FitConfig(
         hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, label_smoothing=0.1, ensemble=3
     ),
@@ -76,9 +77,7 @@ SENTIMENT_SPEC = HeadSpec(
 
 def build_features(examples: Sequence[tdata.Example], features: Sequence[str]) -> np.ndarray:
     texts = [e.text for e in examples]
-    parts = [embed(texts, progress=True)]
-    if "vader" in features:
-        parts.append(vader_features(texts))
+    parts = [embed(texts, progress=True)] + [text_features(name, texts) for name in features if name != "embedding"]
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
