@@ -106,17 +106,20 @@ def test_embedding_cache_embeds_each_text_once(tmp_path: Path, monkeypatch: pyte
     np.testing.assert_array_equal(first[1], second[0])
 
 
-def test_embedding_cache_is_kept_apart_per_encoder_variant(
+def test_embedding_cache_is_kept_apart_per_encoder_build(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from ticketlens.training.embed import default_cache_dir
 
     # GIVEN a cache root
     monkeypatch.setenv("TICKETLENS_EMBED_CACHE", str(tmp_path))
-    # WHEN the fp32 and the int8 encoder are configured in turn
-    monkeypatch.setenv("TICKETLENS_ENCODER_VARIANT", "fp32")
-    fp32 = default_cache_dir()
-    monkeypatch.setenv("TICKETLENS_ENCODER_VARIANT", "int8")
-    int8 = default_cache_dir()
-    # THEN their vectors live in different folders under the root
-    assert fp32 != int8 and fp32.parent == int8.parent == tmp_path
+    folders = {}
+    for variant in ("fp32", "int8"):
+        # WHEN the fp32 and the int8 encoder are configured in turn (a fresh process each)
+        monkeypatch.setenv("TICKETLENS_ENCODER_VARIANT", variant)
+        monkeypatch.setattr(embed_module, "_encoder", None)
+        monkeypatch.setattr(embed_module, "_encoder_name", None)
+        folders[variant] = default_cache_dir()
+    # THEN each build's vectors live in their own folder, named by the encoder's version
+    assert folders["fp32"].parent == folders["int8"].parent == tmp_path
+    assert "fp32" in folders["fp32"].name and "int8" in folders["int8"].name

@@ -6,8 +6,9 @@ sentence-transformers on the packaged all-MiniLM-L6-v2 folder (same vectors: par
 >= 0.999). Vectors are L2-normalised float32, 384 wide.
 
 The cache is content-addressed (sha1 of the text) under ``.cache/embeddings/`` in the
-current directory (or ``$TICKETLENS_EMBED_CACHE``), one folder per encoder variant, so each
-text is embedded once per variant, whatever data set or split it comes from.
+current directory (or ``$TICKETLENS_EMBED_CACHE``), one folder per encoder build, so each
+text is embedded once per build, whatever data set or split it comes from, and a retrain from
+an empty cache sees exactly the vectors of one from a full one.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _load_runtime_encoder() -> EmbedFn | None:
+def _load_runtime_encoder() -> tuple[EmbedFn, str] | None:
     try:
         from ticketlens.models import load_encoder  # type: ignore[attr-defined]
         from ticketlens.settings import Settings
@@ -52,8 +53,8 @@ def _load_runtime_encoder() -> EmbedFn | None:
     except Exception as error:  # no built model and cannot build: fall back
         log.warning("runtime encoder unavailable (%s); using sentence-transformers", error)
         return None
-    log.info("embedding with the runtime encoder")
-    return lambda texts: np.asarray(encoder.embed(texts), dtype=np.float32)
+    log.info("embedding with the runtime encoder %s", encoder.version)
+    return (lambda texts: np.asarray(encoder.embed(texts), dtype=np.float32)), encoder.version
 
 
 def _load_sentence_transformers() -> EmbedFn:
@@ -75,26 +76,34 @@ def _load_sentence_transformers() -> EmbedFn:
 
 
 _encoder: EmbedFn | None = None
+_encoder_name: str | None = None  # the encoder's version: names the cache folder
+
+
+def _embedder() -> tuple[EmbedFn, str]:
+    """The embedding function and its name, loaded once per process."""
+    global _encoder, _encoder_name
+    if _encoder is None:
+        runtime = _load_runtime_encoder()
+        if runtime is None:
+            _encoder, _encoder_name = _load_sentence_transformers(), f"sentence-transformers-{MODEL_NAME}"
+        else:
+            _encoder, _encoder_name = runtime
+    return _encoder, _encoder_name or "custom"
 
 
 def raw_embed(texts: list[str]) -> np.ndarray:
     """Embed without the cache (loads the encoder once per process)."""
-    global _encoder
-    if _encoder is None:
-        _encoder = _load_runtime_encoder() or _load_sentence_transformers()
     if not texts:
         return np.zeros((0, EMBED_DIM), dtype=np.float32)
-    return _encoder(texts)
+    return _embedder()[0](texts)
 
 
 def default_cache_dir() -> Path:
-    """One folder per encoder variant, so int8 vectors never stand in for fp32 ones."""
-    from ticketlens.settings import Settings
-
-    variant = Settings().encoder_variant
-    name = MODEL_NAME if variant == "fp32" else f"{MODEL_NAME}-{variant}"
+    """One folder per encoder build (its version carries the variant and the model file's
+    sha256), so vectors of another variant or an older export never stand in for this one's."""
     root = os.environ.get("TICKETLENS_EMBED_CACHE")
-    return Path(root) / name if root else Path.cwd() / ".cache" / "embeddings" / name
+    base = Path(root) if root else Path.cwd() / ".cache" / "embeddings"
+    return base / _embedder()[1]
 
 
 class EmbeddingCache:
