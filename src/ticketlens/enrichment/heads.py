@@ -105,7 +105,11 @@ class ClassifierHead:
 
     def logits(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         """Uncalibrated logits, (n, n_labels)."""
-        x = (self.features_for(embeddings, texts) - self.mean) / self.scale
+        return self.logits_of_features(self.features_for(embeddings, texts))
+
+    def logits_of_features(self, features: np.ndarray) -> np.ndarray:
+        """Uncalibrated logits of already-built features (training reuses its feature matrix)."""
+        x = (features - self.mean) / self.scale
         for i, (weight, bias) in enumerate(self.layers):
             x = x @ weight + bias
             if i < len(self.layers) - 1:

@@ -83,12 +83,7 @@ def build_features(examples: Sequence[tdata.Example], features: Sequence[str]) -
 
 def raw_logits(head: ClassifierHead, x: np.ndarray) -> np.ndarray:
     """Uncalibrated logits of ``head`` for already-built features ``x``."""
-    z = (x - head.mean) / head.scale
-    for i, (w, b) in enumerate(head.layers):
-        z = z @ w + b
-        if i < len(head.layers) - 1:
-            z = np.maximum(z, 0)
-    return z
+    return head.logits_of_features(x)
 
 
 def _weights(examples: Sequence[tdata.Example], spec: HeadSpec) -> np.ndarray:
