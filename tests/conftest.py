@@ -64,11 +64,12 @@ class Pipeline:
     endpoint: str
 
     def runner(self, handler: Any = None, **kwargs: Any) -> Any:
-        from ticketlens.handlers.enrich import lambda_handler
+        """The template's event source; ``handler`` (a callable, e.g. a spy around the real
+        handler) runs in this process, else the real handler runs in worker processes."""
         from ticketlens.local.runner import for_stack
 
         kwargs.setdefault("idle_wait_s", 1)
-        return for_stack(self.stack, handler or lambda_handler, self.settings, **kwargs)
+        return for_stack(self.stack, self.settings, handler=handler, **kwargs)
 
 
 def pipeline_env(endpoint: str, suffix: str | None) -> dict[str, str]:

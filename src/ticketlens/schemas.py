@@ -6,7 +6,10 @@ silently (ISO timestamps, tickets with no text at all).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import time
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -41,8 +44,15 @@ EMBEDDING_DIM = 384
 
 # Unix seconds beyond this are almost surely milliseconds (year 5138 in seconds).
 _MAX_UNIX_SECONDS = 100_000_000_000
+# A producer's clock may run a little ahead; a ticket from further in the future is a bug.
+MAX_FUTURE_SECONDS = 24 * 3600
 MAX_SUBJECT_CHARS = 2_000
 MAX_BODY_CHARS = 100_000
+MAX_TICKET_ID_CHARS = 128
+# A reject keeps this much of the raw input: enough to see what went wrong, never a whole
+# 2 GB upload (the raw object itself stays in the raw bucket).
+MAX_REJECT_RAW_CHARS = 4_096
+_BOM = "\ufeff"
 
 
 class TicketMetadata(BaseModel):
@@ -63,7 +73,7 @@ class RawTicket(BaseModel):
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
-    ticket_id: str = Field(min_length=1, max_length=128)
+    ticket_id: str = Field(min_length=1, max_length=MAX_TICKET_ID_CHARS)
     subject: str = Field(default="", max_length=MAX_SUBJECT_CHARS)
     body: str = Field(default="", max_length=MAX_BODY_CHARS)
     created_at: int
@@ -74,9 +84,14 @@ class RawTicket(BaseModel):
     @field_validator("ticket_id")
     @classmethod
     def _id_is_key_safe(cls, value: str) -> str:
-        # The id becomes part of S3 keys and DynamoDB keys: no path separators, no spaces.
-        if any(ch.isspace() or ch == "/" or not ch.isprintable() for ch in value):
-            raise ValueError("ticket_id must not contain whitespace, '/' or control characters")
+        # The id becomes part of S3 keys and DynamoDB keys: no path separators or path
+        # tricks, nothing invisible (line separators, control and format characters).
+        if any(ch.isspace() or ch in "/\\" or not ch.isprintable() for ch in value):
+            raise ValueError(
+                "ticket_id must not contain whitespace, '/', '\\', line separators or control characters"
+            )
+        if ".." in value or set(value) == {"."}:
+            raise ValueError("ticket_id must not be dots only or contain '..'")
         return value
 
     @field_validator("created_at", mode="before")
@@ -86,7 +101,7 @@ class RawTicket(BaseModel):
             raise ValueError("created_at must be an integer Unix timestamp in seconds")
         if isinstance(value, str):
             raise ValueError(
-                f"created_at must be an integer Unix timestamp in seconds, not the string {value[:40]!r}"
+                "created_at must be an integer Unix timestamp in seconds, not a string"
                 " (convert ISO 8601 with int(datetime.fromisoformat(s).timestamp()))"
             )
         if isinstance(value, float):
@@ -99,6 +114,8 @@ class RawTicket(BaseModel):
             raise ValueError("created_at must not be negative")
         if value >= _MAX_UNIX_SECONDS:
             raise ValueError("created_at looks like milliseconds; send Unix seconds")
+        if value > time.time() + MAX_FUTURE_SECONDS:
+            raise ValueError("created_at is more than a day in the future; send Unix seconds (UTC)")
         return value
 
     @field_validator("priority", mode="before")
@@ -167,6 +184,8 @@ class TicketRecord(BaseModel):
     processed_at: str
     model_version: str
     s3_key: str
+    # The raw ticket's fingerprint (``fingerprint``): what makes a second upload "the same ticket".
+    content_sha256: str | None = None
 
     @classmethod
     def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
@@ -188,15 +207,44 @@ class TicketRecord(BaseModel):
             processed_at=e.processed_at,
             model_version=e.model_version,
             s3_key=s3_key,
+            content_sha256=fingerprint(ticket),
         )
 
 
 class Rejected(BaseModel):
-    """A ticket that could not be enriched, with the reason. Rejects are kept, never dropped."""
+    """A ticket that could not be enriched, with the reason. Rejects are kept, never dropped.
+
+    ``raw`` is the input as received, cut to :data:`MAX_REJECT_RAW_CHARS`: enough to see
+    what went wrong and fix it; the whole input stays where it came from (the raw bucket,
+    the input file). ``raw_size`` is the size of the whole input in bytes.
+    """
 
     where: str  # "line 7", "s3://tickets-raw/tickets/2026/11/23/TKT-1.json", ...
     reason: str
-    raw: str  # the input exactly as received, so it can be fixed and replayed
+    raw: str = ""
+    raw_size: int | None = None
+    raw_truncated: bool = False
+
+    @classmethod
+    def of(cls, where: str, reason: str, raw: str | bytes = b"", raw_size: int | None = None) -> Rejected:
+        """A reject keeping a bounded prefix of ``raw`` (bytes are decoded leniently)."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        size = raw_size if raw_size is not None else (len(raw) if isinstance(raw, bytes) else len(raw.encode()))
+        truncated = len(text) > MAX_REJECT_RAW_CHARS or size > len(text.encode())
+        return cls(where=where, reason=reason, raw=text[:MAX_REJECT_RAW_CHARS], raw_size=size,
+                   raw_truncated=truncated)
+
+
+def fingerprint(ticket: RawTicket) -> str:
+    """sha256 of the ticket as the producer sent it (every raw field, canonical JSON).
+
+    Two uploads with the same fingerprint are the same ticket delivered twice; the same
+    ``ticket_id`` with another fingerprint is another ticket (see ``docs/pipeline.md``,
+    "Ticket identity"). An enriched ticket hashes as its raw self.
+    """
+    raw = ticket.model_dump(mode="json", exclude={"enrichment"})
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def utc_now_iso() -> str:
@@ -215,24 +263,43 @@ def explain(error: ValidationError) -> str:
 
 
 def parse_ticket(data: str | bytes | dict[str, Any], where: str) -> RawTicket | Rejected:
-    """Parse one raw ticket from JSON text or a dict; errors come back as values."""
-    raw_text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    """Parse one raw ticket from JSON text, UTF-8 bytes or a dict; errors come back as values.
+
+    A UTF-8 byte-order mark before the JSON is tolerated (editors on Windows write one).
+    A reason names what is wrong and never echoes the input's values.
+    """
+    if isinstance(data, dict):
+        raw: str | bytes = json.dumps(data, ensure_ascii=False, default=str)
+        text: str | None = None
+    elif isinstance(data, bytes):
+        raw = data
+        if not data.strip():
+            return Rejected.of(where, "empty: the object has no content (0 bytes or only whitespace)", data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return Rejected.of(
+                where,
+                f"not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} cannot be decoded"
+                " (a ticket is JSON in UTF-8)",
+                data,
+            )
+    else:
+        raw = text = data
+    if text is not None:
+        text = text.removeprefix(_BOM)
+        if not text.strip():
+            return Rejected.of(where, "empty: no JSON at all", raw)
     try:
-        if isinstance(data, dict):
+        if text is None:
             return RawTicket.model_validate(data)
-        return RawTicket.model_validate_json(data)
+        return RawTicket.model_validate_json(text)
     except ValidationError as error:
-        if isinstance(data, (str, bytes)) and error.errors()[0]["type"] == "json_invalid":
-            reason = f"not valid JSON: {error.errors()[0]['msg'].removeprefix('Invalid JSON: ')}"
-        elif error.errors()[0]["type"] == "model_type":
+        first = error.errors()[0]
+        if text is not None and first["type"] == "json_invalid":
+            reason = f"not valid JSON: {first['msg'].removeprefix('Invalid JSON: ')}"
+        elif first["type"] == "model_type":
             reason = "not a JSON object: a ticket must be an object with ticket_id, body, created_at, customer_id"
         else:
             reason = explain(error)
-        text = raw_text if isinstance(raw_text, str) else _json_dumps(raw_text)
-        return Rejected(where=where, reason=reason, raw=text)
-
-
-def _json_dumps(value: Any) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, default=str)
+        return Rejected.of(where, reason, raw)

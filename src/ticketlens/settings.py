@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     table_name: str = "tickets-metadata"
     idempotency_table: str = "tickets-idempotency"
     rejects_prefix: str = "rejects/"
+    # Raw objects larger than this are rejects (read with one ranged GET, never whole).
+    # 1 MiB holds the largest valid ticket (100,000 characters of body) in any script.
+    max_object_bytes: int = Field(default=1_048_576, ge=1024)
 
     # --- generator ----------------------------------------------------------------------
     # Tickets the scheduled GenerateFunction writes per invocation (template.yaml passes the

@@ -15,17 +15,32 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .schemas import URGENCY_LEVELS, EnrichedTicket, Rejected, TicketRecord
+from .schemas import (
+    MAX_REJECT_RAW_CHARS,
+    URGENCY_LEVELS,
+    EnrichedTicket,
+    RawTicket,
+    Rejected,
+    TicketRecord,
+    fingerprint,
+    utc_now_iso,
+)
 from .settings import Settings, get_settings
 
 ENRICHED_PREFIX = "tickets/"
+# Under the settings' rejects prefix: rejected raw objects (by their raw key) and queue
+# messages that were not S3 events (by message id).
+REJECTED_OBJECTS = "objects/"
+REJECTED_MESSAGES = "messages/"
+# Ticket-id claims live in the idempotency table beside powertools' records, never expiring.
+CLAIM_PREFIX = "ticket-id#"
 URGENCY_INDEX = "urgency-index"
 SENTIMENT_INDEX = "sentiment-index"
 INTENT_INDEX = "intent-index"
@@ -108,7 +123,41 @@ def enriched_key(ticket: EnrichedTicket) -> str:
 
 def reject_key(settings: Settings, source_key: str) -> str:
     """Rejects mirror the raw key under the rejects prefix, so one raw object has one reject."""
-    return f"{settings.rejects_prefix}{source_key}"
+    return f"{settings.rejects_prefix}{REJECTED_OBJECTS}{source_key}"
+
+
+def rejected_message_key(settings: Settings, message_id: str) -> str:
+    """A queue message that was not an S3 event at all has no raw key: it is kept by its id."""
+    return f"{settings.rejects_prefix}{REJECTED_MESSAGES}{message_id}.json"
+
+
+@dataclass(frozen=True)
+class RawObject:
+    """What was read of a raw object: all of it, or a prefix when it is over the limit."""
+
+    body: bytes
+    etag: str
+    size: int  # the whole object, in bytes
+
+    @property
+    def complete(self) -> bool:
+        return len(self.body) == self.size
+
+
+ClaimKind = Literal["new", "same", "update", "conflict"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a ticket id for one raw object (see :meth:`TicketStore.claim`)."""
+
+    kind: ClaimKind
+    holder: str = ""  # the object that holds the id (for "conflict")
+    previous_created_at: int | None = None  # for "update": where the old record lives
+
+
+class IdConflict(Exception):
+    """Another object already holds this ticket_id with different content."""
 
 
 # ----------------------------------------------------------------------- the store --
@@ -120,54 +169,174 @@ class TicketStore:
         self.aws = aws or clients(self.settings)
 
     # -- raw tickets ------------------------------------------------------------------
-    def get_raw(self, bucket: str, key: str) -> tuple[bytes, str]:
-        """The object's bytes and its ETag (quotes stripped)."""
-        response = self.aws.s3.get_object(Bucket=bucket, Key=key)
-        return response["Body"].read(), response.get("ETag", "").strip('"')
+    def get_raw(self, bucket: str, key: str, max_bytes: int | None = None) -> RawObject:
+        """The object's bytes, at most ``max_bytes`` of them, with its ETag and full size.
+
+        One ranged GET: memory stays bounded whatever a producer uploads. An object over
+        the limit comes back as a short prefix (enough for a reject record).
+        """
+        limit = max_bytes if max_bytes is not None else self.settings.max_object_bytes
+        try:
+            response = self.aws.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{limit}")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "InvalidRange":  # a 0-byte object
+                return RawObject(body=b"", etag="", size=0)
+            raise
+        etag = response.get("ETag", "").strip('"')
+        content_range = response.get("ContentRange") or ""
+        size = int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else int(response.get("ContentLength", 0))
+        stream = response["Body"]
+        try:
+            body = stream.read(limit if size <= limit else MAX_REJECT_RAW_CHARS)
+        finally:
+            stream.close()
+        return RawObject(body=body, etag=etag, size=size)
 
     def put_raw(self, key: str, body: bytes | str) -> None:
         self.aws.s3.put_object(
             Bucket=self.settings.raw_bucket, Key=key, Body=body, ContentType="application/json"
         )
 
-    # -- results ----------------------------------------------------------------------
-    def put_enriched(self, ticket: EnrichedTicket) -> str:
-        """Write the full record to S3, then the metadata item; returns the S3 key.
+    # -- ticket identity --------------------------------------------------------------
+    def claim(self, ticket: RawTicket, source: str) -> Claim:
+        """Claim ``ticket.ticket_id`` for the raw object ``source`` (s3://bucket/key).
 
-        S3 first, so an item in the table always points at a record that exists.
+        One conditional write, no read-then-write: the first object to claim an id holds
+        it. The same content from anywhere is the same ticket ("same"); new content from
+        the object that holds the id is a corrected upload ("update"); new content from
+        another object is a "conflict" and must not touch the stored ticket.
+        """
+        sha = fingerprint(ticket)
+        table = self.settings.idempotency_table
+        item = {
+            "id": {"S": f"{CLAIM_PREFIX}{ticket.ticket_id}"},
+            "content_sha256": {"S": sha},
+            "source": {"S": source},
+            "created_at": {"N": str(ticket.created_at)},
+            "claimed_at": {"S": utc_now_iso()},
+        }
+        try:
+            self.aws.dynamodb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(id)",
+                                       ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            return Claim("new")
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+            old = error.response.get("Item") or self._claim_item(ticket.ticket_id)
+        if old is None:  # the claim vanished in between (a `clean`): try again from the start
+            return self.claim(ticket, source)
+        old_sha, holder = old["content_sha256"]["S"], old["source"]["S"]
+        if old_sha == sha:
+            return Claim("same", holder=holder)
+        if holder != source:
+            return Claim("conflict", holder=holder)
+        try:  # the holder's corrected upload: move the claim on, unless someone else just did
+            self.aws.dynamodb.put_item(TableName=table, Item=item, ConditionExpression="content_sha256 = :old",
+                                       ExpressionAttributeValues={":old": {"S": old_sha}})
+        except ClientError as error:
+            if _conditional_failed(error):
+                return self.claim(ticket, source)
+            raise
+        return Claim("update", holder=holder, previous_created_at=int(old["created_at"]["N"]))
+
+    def _claim_item(self, ticket_id: str) -> dict[str, Any] | None:
+        response = self.aws.dynamodb.get_item(TableName=self.settings.idempotency_table,
+                                              Key={"id": {"S": f"{CLAIM_PREFIX}{ticket_id}"}}, ConsistentRead=True)
+        return response.get("Item")
+
+    # -- results ----------------------------------------------------------------------
+    def put_enriched(self, ticket: EnrichedTicket, claim: Claim | None = None) -> tuple[str, bool]:
+        """Store the full record in S3, then the metadata item; returns (S3 key, written).
+
+        Each record is written once: the S3 put is create-only (``If-None-Match``) and the
+        item put is conditional on the content, so a retry after a crash completes what is
+        missing and rewrites nothing, and the same ticket delivered again writes nothing.
+        S3 first, so an item in the table always points at a record that exists. A
+        corrected upload (``claim.kind == "update"``) replaces the record and removes the
+        old one if its date moved.
         """
         key = enriched_key(ticket)
-        self.aws.s3.put_object(
-            Bucket=self.settings.enriched_bucket,
-            Key=key,
-            Body=ticket.model_dump_json().encode("utf-8"),
-            ContentType="application/json",
-        )
+        sha = fingerprint(ticket)
+        body = ticket.model_dump_json().encode("utf-8")
+        put = {"Bucket": self.settings.enriched_bucket, "Key": key, "Body": body,
+               "ContentType": "application/json", "Metadata": {"content-sha256": sha}}
+        written = False
+        try:
+            self.aws.s3.put_object(**put, IfNoneMatch="*")
+            written = True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+            head = self.aws.s3.head_object(Bucket=self.settings.enriched_bucket, Key=key)
+            if head.get("Metadata", {}).get("content-sha256") != sha:  # an older version of this ticket
+                self.aws.s3.put_object(**put)
+                written = True
         record = TicketRecord.from_enriched(ticket, s3_key=key)
-        self.aws.dynamodb.put_item(TableName=self.settings.table_name, Item=to_item(record))
-        return key
+        try:
+            self.aws.dynamodb.put_item(
+                TableName=self.settings.table_name, Item=to_item(record),
+                ConditionExpression="attribute_not_exists(ticket_id) OR content_sha256 <> :sha",
+                ExpressionAttributeValues={":sha": {"S": sha}},
+            )
+            written = True
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+        if claim is not None and claim.kind == "update" and claim.previous_created_at not in (None, ticket.created_at):
+            self._remove_moved(ticket, claim.previous_created_at, key)
+        return key, written
 
-    def put_rejected(self, rejected: Rejected, source_key: str) -> str:
-        """Record why a raw object could not be enriched, next to the enriched records."""
-        key = reject_key(self.settings, source_key)
+    def _remove_moved(self, ticket: EnrichedTicket, old_created_at: int, new_key: str) -> None:
+        """A corrected upload changed created_at: the old item and record are that ticket's past."""
+        old = ticket.model_copy(update={"created_at": old_created_at})
+        old_key = enriched_key(old)
+        self.aws.dynamodb.delete_item(TableName=self.settings.table_name, Key={
+            "ticket_id": {"S": ticket.ticket_id}, "created_at": {"N": str(old_created_at)}})
+        if old_key != new_key:
+            self.aws.s3.delete_object(Bucket=self.settings.enriched_bucket, Key=old_key)
+
+    def put_rejected(self, rejected: Rejected, key: str) -> str:
+        """Record why something could not be enriched, next to the enriched records.
+
+        Rejects keep a bounded prefix of the raw input (``Rejected.of``) and expire with
+        the rejects prefix's lifecycle rule (``RejectsRetentionDays`` in template.yaml).
+        """
+        document = {**rejected.model_dump(), "recorded_at": utc_now_iso()}
         self.aws.s3.put_object(
             Bucket=self.settings.enriched_bucket,
             Key=key,
-            Body=rejected.model_dump_json().encode("utf-8"),
+            Body=json.dumps(document, ensure_ascii=False).encode("utf-8"),
             ContentType="application/json",
         )
         return key
 
     def get_rejected(self, source_key: str) -> dict[str, Any] | None:
+        """The reject recorded for a raw object, or None."""
+        return self._get_json(self.settings.enriched_bucket, reject_key(self.settings, source_key))
+
+    def rejects(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest reject records (objects and messages), newest first."""
+        listed: list[tuple[datetime, str]] = []
+        paginator = self.aws.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.settings.enriched_bucket, Prefix=self.settings.rejects_prefix):
+            listed.extend((obj["LastModified"], obj["Key"]) for obj in page.get("Contents", []))
+        newest = heapq.nlargest(limit, listed)
+        found = []
+        for _, key in newest:
+            document = self._get_json(self.settings.enriched_bucket, key)
+            if document is not None:
+                found.append({**document, "reject_key": key})
+        return found
+
+    def _get_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:
-            body = self.aws.s3.get_object(
-                Bucket=self.settings.enriched_bucket, Key=reject_key(self.settings, source_key)
-            )["Body"].read()
+            body = self.aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
             if _is_missing(error):
                 return None
             raise
-        return json.loads(body)
+        document: dict[str, Any] = json.loads(body)
+        return document
 
     # -- queries ----------------------------------------------------------------------
     def _query_index(self, index: str, attribute: str, value: str, limit: int) -> list[dict[str, Any]]:
@@ -275,6 +444,10 @@ class TicketStore:
             "rejects": self.count_objects(s.enriched_bucket, s.rejects_prefix),
             "table_items": self.count_items(),
         }
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _is_missing(error: ClientError) -> bool:

@@ -142,3 +142,14 @@ def test_ticketlens_generate_is_the_same_command(tmp_path: Path) -> None:
     assert ticketlens_main(["generate", *args, "--out", str(out)]) == 0
     assert main([*args, "--out", str(tmp_path / "script.jsonl")]) == 0
     assert out.read_bytes() == (tmp_path / "script.jsonl").read_bytes()
+
+
+def test_a_chat_message_of_only_punctuation_keeps_its_text(tmp_path: Path) -> None:
+    # GIVEN the seeded burst whose 651st ticket is a chat "." (it used to lose its only text)
+    out = tmp_path / "burst.jsonl"
+    # WHEN the burst is written
+    assert main(["--burst", "651", "--seed", "11000", "--out", str(out)]) == 0
+    # THEN every ticket has text and validates
+    tickets = _read_jsonl(out)
+    assert len(tickets) == 651
+    assert all(t.subject or t.body for t in tickets)

@@ -78,3 +78,32 @@ class EngineSpy:
             self.calls += 1
             self.enriched.update(t.ticket_id for t in tickets)
         return self.engine.enrich(tickets)
+
+
+# --- handlers for the runner's worker processes (imported there by path) -----------------
+def timed_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Sleeps as long as each body says ("sleep:0.5"), appends (pid, start, end) to $RUNNER_TEST_LOG.
+
+    A body "exit" kills the worker mid-invocation, as a crash would.
+    """
+    import os
+
+    started = time.time()
+    for record in event["Records"]:
+        body = record["body"]
+        if body == "exit":
+            os._exit(3)
+        if body.startswith("sleep:"):
+            time.sleep(float(body.split(":", 1)[1]))
+    with open(os.environ["RUNNER_TEST_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"pid": os.getpid(), "start": started, "end": time.time(),
+                              "bodies": [r["body"] for r in event["Records"]],
+                              "remaining_ms": context.get_remaining_time_in_millis()}) + "\n")
+    return {"batchItemFailures": []}
+
+
+def read_timed_log(path: Any) -> list[dict[str, Any]]:
+    from pathlib import Path
+
+    file = Path(path)
+    return [json.loads(line) for line in file.read_text().splitlines()] if file.exists() else []

@@ -53,7 +53,7 @@ def test_every_uploaded_ticket_is_enriched_into_dynamodb_and_the_enriched_bucket
     assert max(log.batch_sizes) <= pipeline.stack.event_source().batch_size
 
 
-def test_a_malformed_ticket_ends_in_the_dlq_with_its_reason_and_nothing_else_is_retried(pipeline) -> None:
+def test_malformed_tickets_are_rejected_on_their_first_delivery_and_never_reach_the_dlq(pipeline) -> None:
     # GIVEN good tickets, and two objects that are not valid tickets, among them
     good = upload_generated(pipeline, 20, seed="dlq", start=1_763_900_000)
     store = pipeline.store
@@ -63,29 +63,27 @@ def test_a_malformed_ticket_ends_in_the_dlq_with_its_reason_and_nothing_else_is_
         json.dumps({"ticket_id": "X-2", "body": "help", "created_at": 1_763_900_000}),
     )
     log = DeliveryLog(lambda_handler)
+    bad = ["tickets/2025/11/24/not-json.json", "tickets/2025/11/24/no customer.json"]
 
-    # WHEN the runner processes the queue (failed messages retried at once instead of after
-    # the visibility timeout, to keep the test short)
+    # WHEN the runner processes the queue
     runner = pipeline.runner(log, retry_delay_s=0)
-    moved = run_runner_until(
-        runner, lambda: store.queue_depth(pipeline.settings.dlq_name)["visible"] >= 2, timeout_s=90
+    settled = run_runner_until(
+        runner, lambda: all(log.deliveries[key] for key in bad) and all(store.get_item(t.ticket_id) for t in good),
+        timeout_s=90,
     )
 
     # THEN the good tickets are enriched
-    assert moved, f"DLQ never got both rejects; deliveries {dict(log.deliveries)}"
-    assert all(store.get_item(t.ticket_id) for t in good)
+    assert settled, f"deliveries {dict(log.deliveries)}"
 
-    # AND each bad object was tried maxReceiveCount times, then left in the DLQ with its reason
-    max_receives = int(pipeline.stack.parameters["MaxReceiveCount"])
-    assert log.deliveries["tickets/2025/11/24/not-json.json"] == max_receives
-    assert log.deliveries["tickets/2025/11/24/no customer.json"] == max_receives
-    letters = {row["object"]: row for row in dead_letters(store)}
-    bucket = pipeline.settings.raw_bucket
-    assert "not valid JSON" in letters[f"s3://{bucket}/tickets/2025/11/24/not-json.json"]["reason"]
-    assert "customer_id" in letters[f"s3://{bucket}/tickets/2025/11/24/no customer.json"]["reason"]
-    rejected = store.get_rejected("tickets/2025/11/24/no customer.json")
+    # AND each bad object was delivered once: its reason recorded, its message acknowledged
+    assert [log.deliveries[key] for key in bad] == [1, 1]
+    assert "not valid JSON" in store.get_rejected(bad[0])["reason"]
+    rejected = store.get_rejected(bad[1])
+    assert "customer_id" in rejected["reason"]
     assert rejected["raw"].startswith('{"ticket_id": "X-2"')
+    assert {r["where"] for r in store.rejects(limit=100)} >= {f"s3://{pipeline.settings.raw_bucket}/{k}" for k in bad}
 
-    # AND nothing else was retried
+    # AND the dead-letter queue holds none of them, and nothing else was retried
+    assert dead_letters(store) == []
     assert all(log.deliveries[object_key(t)] == 1 for t in good)
     assert store.queue_depth(pipeline.settings.queue_name) == {"visible": 0, "in_flight": 0}

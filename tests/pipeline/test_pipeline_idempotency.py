@@ -40,7 +40,7 @@ def counted(pipeline) -> Any:
 def engine(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
     """The real engine behind a counter (the handler's seam onto the engine, not boto3)."""
     spy = EngineSpy(enrichment.get_enricher())
-    monkeypatch.setattr(enrich, "_enricher", lambda: spy)
+    monkeypatch.setattr(enrich, "_enricher", lambda: spy.enrich)
     return spy
 
 
@@ -125,8 +125,8 @@ def test_a_duplicate_s3_event_on_the_queue_is_written_once(pipeline, counted, en
     for _ in range(2):
         sqs.send_message(QueueUrl=url, MessageBody=record["body"])
 
-    # WHEN the runner takes both deliveries
-    runner = pipeline.runner()
+    # WHEN the runner takes both deliveries (the handler in this process, where the spy counts)
+    runner = pipeline.runner(enrich.lambda_handler)
     run_runner_until(runner, lambda: runner.stats.succeeded >= 2, timeout_s=30)
 
     # THEN one enrichment, one S3 write, one DynamoDB write

@@ -4,6 +4,7 @@ responses, whole-batch failures, redrive to the DLQ. A trivial handler on a plai
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -11,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from pipeline_helpers import wait_for
+from pipeline_helpers import read_timed_log, wait_for
 
 from ticketlens.local.runner import SqsEventSource
 
@@ -141,24 +142,82 @@ def test_failed_messages_wait_out_the_visibility_timeout_by_default(queues) -> N
     assert handler.deliveries("bad") == 1 and depth(queues) == 1
 
 
-def test_concurrent_pollers_invoke_in_parallel(queues) -> None:
-    # GIVEN a slow handler and two pollers (ScalingConfig.MaximumConcurrency = 2)
-    send(queues, [f"m{n}" for n in range(4)])
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.5)
-        with lock:
-            active[0] -= 1
-        return {"batchItemFailures": []}
-
-    source = runner(queues, slow, batch_size=1, concurrency=2).start()
+def test_concurrent_invocations_run_in_worker_processes_of_their_own(queues, tmp_path, monkeypatch) -> None:
+    # GIVEN a slow handler named by import path and two pollers (MaximumConcurrency = 2)
+    monkeypatch.setenv("RUNNER_TEST_LOG", str(tmp_path / "log.jsonl"))
+    send(queues, ["sleep:0.5"] * 4)
+    source = runner(queues, "pipeline_helpers:timed_handler", batch_size=1, concurrency=2).start(warm=True)
     try:
-        assert wait_for(lambda: source.stats.succeeded == 4, timeout_s=20)
+        # WHEN the four messages are processed
+        assert wait_for(lambda: source.stats.succeeded == 4, timeout_s=30)
+        pids = source.worker_pids
     finally:
         source.stop()
-    # THEN two invocations overlapped
-    assert peak[0] == 2
+    # THEN each poller invoked in its own process, never in this one, and invocations overlapped
+    calls = read_timed_log(tmp_path / "log.jsonl")
+    assert len(calls) == 4 and len(set(pids)) == 2
+    assert {c["pid"] for c in calls} <= set(pids) and os.getpid() not in {c["pid"] for c in calls}
+    spans = sorted((c["start"], c["end"]) for c in calls)
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+    # AND each invocation saw a context with the function's timeout counting down
+    assert all(0 < c["remaining_ms"] <= 60_000 for c in calls)
+    # AND the workers are gone once the runner stopped
+    assert source.worker_pids == []
+
+
+def test_a_callable_handler_cannot_run_concurrently_in_this_process(queues) -> None:
+    with pytest.raises(ValueError, match="import path"):
+        runner(queues, Recorder(), concurrency=2)
+
+
+def test_an_invocation_over_the_timeout_is_killed_and_the_next_one_gets_a_fresh_worker(queues, tmp_path,
+                                                                                         monkeypatch) -> None:
+    # GIVEN a function timeout of 1 s and a message that takes 30 s
+    monkeypatch.setenv("RUNNER_TEST_LOG", str(tmp_path / "log.jsonl"))
+    send(queues, ["sleep:30"])
+    source = runner(queues, "pipeline_helpers:timed_handler", function_timeout_s=1, retry_delay_s=None)
+    started = time.monotonic()
+    # WHEN it is invoked
+    source.poll_once()
+    # THEN the invocation is stopped at the timeout, as Lambda does, and the batch fails
+    assert time.monotonic() - started < 10
+    assert source.stats.failed == 1 and "timed out" in (source.stats.last_error or "")
+    # AND the next message gets a new execution environment that works
+    send(queues, ["quick"])
+    assert source.poll_once() == 1 and source.stats.succeeded == 1
+    source.stop()
+
+
+def test_a_worker_that_dies_mid_invocation_fails_its_batch_and_is_replaced(queues, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RUNNER_TEST_LOG", str(tmp_path / "log.jsonl"))
+    send(queues, ["exit"])
+    source = runner(queues, "pipeline_helpers:timed_handler")
+    source.poll_once()
+    assert source.stats.failed == 1 and "worker died" in (source.stats.last_error or "")
+    send(queues, ["quick"])
+    assert wait_for(lambda: source.poll_once() == 1 or source.stats.succeeded >= 1, timeout_s=10)
+    assert source.stats.succeeded >= 1
+    source.stop()
+
+
+def test_stopping_hands_back_a_batch_that_cannot_finish(queues, tmp_path, monkeypatch) -> None:
+    # GIVEN a running invocation that would take 30 s
+    monkeypatch.setenv("RUNNER_TEST_LOG", str(tmp_path / "log.jsonl"))
+    send(queues, ["sleep:30"])
+    source = runner(queues, "pipeline_helpers:timed_handler", retry_delay_s=None).start(warm=True)
+    assert wait_for(lambda: depth(queues) == 1 and source.stats.invocations == 0 and _in_flight(queues) == 1,
+                    timeout_s=10)
+    # WHEN the runner is stopped with a 1 s grace period
+    source.stop(timeout_s=1)
+    # THEN the message is visible again at once for another consumer, not after its visibility timeout
+    assert wait_for(lambda: _visible(queues) == 1, timeout_s=5)
+
+
+def _in_flight(queues: dict[str, Any]) -> int:
+    return int(queues["sqs"].get_queue_attributes(QueueUrl=queues["url"], AttributeNames=[
+        "ApproximateNumberOfMessagesNotVisible"])["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _visible(queues: dict[str, Any]) -> int:
+    return int(queues["sqs"].get_queue_attributes(QueueUrl=queues["url"], AttributeNames=[
+        "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])

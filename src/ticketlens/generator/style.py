@@ -206,5 +206,8 @@ def shout(sentence: str) -> str:
 
 
 def chat_style(text: str) -> str:
-    """Lowercase, no closing full stop: how people type into a chat widget."""
-    return text.lower().rstrip(".")
+    """Lowercase, no closing full stop: how people type into a chat widget.
+
+    A message that is only punctuation (".") stays as it is: a chat line is never empty.
+    """
+    return text.lower().rstrip(".") or text.lower()

@@ -2,7 +2,8 @@
 
 One code path for every caller: AWS Lambda (``functions/enrich/app.py`` re-exports
 :func:`lambda_handler`), ``ticketlens invoke enrich``, the local SQS event-source runner
-behind ``ticketlens demo`` / ``ticket-processor``, and the tests.
+behind ``ticketlens demo`` / ``ticket-processor`` (one worker process per concurrent
+invocation, as Lambda runs one invocation per execution environment), and the tests.
 
 This module knows AWS and nothing of models: it asks :func:`ticketlens.enrichment.get_enricher`
 for the process-wide engine (models load once per container) and calls ``enrich`` once per
@@ -12,36 +13,41 @@ Per SQS message (one S3 object, in practice):
 
 * the body is parsed as an S3 event; keys are URL-decoded (``unquote_plus``); S3's
   ``s3:TestEvent`` is acknowledged and skipped;
-* the object is fetched; ``parse_ticket`` validates it (errors are values);
-* a valid ticket is enriched, then written once: the full record to the enriched bucket,
-  the metadata item (no embedding) to DynamoDB. Powertools Idempotency, keyed on
-  (bucket, key, ETag) in the idempotency table, makes a redelivered object a no-op, and a
-  look-up before the batch's enrichment call keeps it from being enriched twice;
-* a ticket that fails validation is **recorded, then failed**: its ``Rejected`` (where,
-  reason, raw input) is written under the rejects prefix of the enriched bucket, and the
-  message is reported as a batch item failure. SQS redelivers it up to the queue's
-  maxReceiveCount and then moves it to the dead-letter queue: the reason is in the bucket,
-  the original event in the DLQ; nothing is lost and nothing retries forever. Rewriting the
-  reject on each attempt is harmless (same key, same content).
+* the object is read with one ranged GET of at most ``max_object_bytes``; ``parse_ticket``
+  validates it (errors are values);
+* a valid ticket is enriched, its ``ticket_id`` claimed (:meth:`TicketStore.claim`: one id,
+  one ticket), then written once: the full record to the enriched bucket, the metadata item
+  (no embedding) to DynamoDB. Powertools Idempotency, keyed on (bucket, key, ETag), makes a
+  redelivered object a no-op, and a look-up before the batch's enrichment call keeps it from
+  being enriched twice;
+* **deterministic rejects settle on their first delivery**: a ticket that fails validation,
+  an object over the size limit or gone, an id another object holds, or a message that is
+  not an S3 event at all has its ``Rejected`` (where, reason, a bounded prefix of the raw
+  input) written under the rejects prefix, and the message is acknowledged. Retrying would
+  give the same answer, so it is not retried and never reaches the dead-letter queue;
+* **transient failures are retried**: throttling, the network, the engine. The message is
+  reported as a batch item failure, SQS redelivers it after its visibility timeout, and only
+  after ``maxReceiveCount`` such failures does it reach the dead-letter queue
+  (``ticketlens redrive`` replays it after a fix).
 
 Partial batch failure (``BatchProcessor`` + ``ReportBatchItemFailures``): only the failed
-messages go back to the queue; the others are deleted. Logs are structured JSON (ticket ids
-and keys, never bodies or email addresses); metrics are CloudWatch EMF on stdout.
+messages go back to the queue. Logs are structured JSON (ticket ids, keys and reasons, never
+bodies or email addresses, and reasons never echo field values); metrics are CloudWatch EMF
+on stdout.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -50,31 +56,31 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..schemas import EnrichedTicket, RawTicket, Rejected, parse_ticket
 from ..settings import Settings, get_settings
-from ..store import TicketStore, clients, is_missing
+from ..store import Claim, TicketStore, clients, is_missing, reject_key, rejected_message_key
 
 SERVICE = "ticketlens-enrich"
 METRICS_NAMESPACE = "ticketlens"
 IDEMPOTENCY_KEY_PREFIX = "ticketlens-enrich"
 
 logger = Logger(service=SERVICE)
-_cold_start = True
-
-
-class TicketRejected(Exception):
-    """The object is not a valid ticket; the reason is recorded under the rejects prefix."""
-
-    def __init__(self, where: str, reason: str, recorded_at: str | None) -> None:
-        super().__init__(f"{where}: {reason}")
-        self.where = where
-        self.reason = reason
-        self.recorded_at = recorded_at
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class NotAnS3Event(Exception):
     """The SQS message body is not an S3 event notification."""
+
+
+class IdTaken(Exception):
+    """Another raw object holds this ticket_id with different content (a deterministic reject)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -147,16 +153,6 @@ class Runtime:
             config=self.idempotency_config,
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )(self._write)
-        # A BatchProcessor holds one batch's state: one per thread (the local runner invokes
-        # concurrently; on Lambda there is only ever one).
-        self._local = threading.local()
-
-    def processor_for_thread(self) -> BatchProcessor:
-        processor = getattr(self._local, "processor", None)
-        if processor is None:
-            processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-            self._local.processor = processor
-        return processor
 
     def already_done(self, ref: ObjectRef) -> bool:
         """True when the idempotency table holds a completed, unexpired record for the object."""
@@ -167,19 +163,28 @@ class Runtime:
         return record is not None and record.status == "COMPLETED" and not record.is_expired
 
     def _write(self, obj: dict[str, Any], item: _Item) -> dict[str, Any]:
-        """Runs at most once per (bucket, key, etag): enrich if the batch did not, then write."""
+        """Runs at most once per (bucket, key, etag): claim the id, enrich if the batch did not, write."""
+        assert item.ticket is not None
+        claim = self.store.claim(item.ticket, source=item.ref.where)
+        if claim.kind == "conflict":
+            raise IdTaken(
+                f"ticket_id {item.ticket.ticket_id!r} is already used by {claim.holder} with different content;"
+                " a ticket_id names one ticket: upload this one under a new ticket_id"
+                " (or replace the ticket by uploading it to the same key)"
+            )
         enriched = item.enriched
         if enriched is None:  # the pre-check saw it done, then its record expired or vanished
-            enriched = _enricher().enrich([item.ticket])[0]
+            enriched = _enricher()([item.ticket])[0]
         started = time.perf_counter()
-        s3_key = self.store.put_enriched(enriched)
+        s3_key, written = self.store.put_enriched(enriched, claim)
         item.timings["store_ms"] = (time.perf_counter() - started) * 1000
-        item.written = True
+        item.written = written
+        item.claim = claim
         return {"ticket_id": enriched.ticket_id, "s3_key": s3_key, "intent": enriched.enrichment.intent,
-                "urgency": enriched.enrichment.urgency, "sentiment": enriched.enrichment.sentiment}
+                "urgency": enriched.enrichment.urgency, "sentiment": enriched.enrichment.sentiment,
+                "claim": claim.kind, "written": written}
 
 
-_runtime_lock = threading.Lock()
 _runtime: Runtime | None = None
 
 
@@ -187,29 +192,22 @@ def runtime() -> Runtime:
     """The container's runtime; rebuilt only if the process-wide settings were reloaded."""
     global _runtime
     settings = get_settings()
-    with _runtime_lock:
-        if _runtime is None or _runtime.settings is not settings:
-            _runtime = Runtime(settings)
-        return _runtime
+    if _runtime is None or _runtime.settings is not settings:
+        _runtime = Runtime(settings)
+    return _runtime
 
 
 def reset_runtime() -> None:
     """Rebuild clients and idempotency from the current settings on next use (tests)."""
     global _runtime
-    with _runtime_lock:
-        _runtime = None
+    _runtime = None
 
 
-# One engine call at a time per process: the engine already spreads one call over every
-# core, so concurrent invocations (the local runner's threads) gain nothing from running it
-# at once and lose to oversubscription; their S3/DynamoDB round trips still overlap.
-_engine_lock = threading.Lock()
-
-
-def _enricher() -> Any:
+def _enricher() -> Callable[[Sequence[RawTicket]], list[EnrichedTicket]]:
+    """The engine's ``enrich`` (the seam tests wrap to count what the engine was asked)."""
     from ..enrichment import get_enricher
 
-    return get_enricher()
+    return get_enricher().enrich
 
 
 # --------------------------------------------------------------------------- batch --
@@ -224,7 +222,20 @@ class _Item:
     done_before: bool = False
     enriched: EnrichedTicket | None = None
     written: bool = False
+    claim: Claim | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Junk:
+    """A message that is not an S3 event: rejected as a whole, by message id."""
+
+    message_id: str
+    reason: str
+    body: str
+
+
+Outcome = dict[str, Any] | BaseException
 
 
 @dataclass
@@ -241,15 +252,14 @@ class Batch:
     """
 
     rt: Runtime
-    metrics: EphemeralMetrics
-    items: dict[str, list[_Item] | BaseException] = field(default_factory=dict)
-    outcomes: dict[str, dict[str, Any] | BaseException] = field(default_factory=dict)
+    items: dict[str, list[_Item] | _Junk] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
     enrich_ms: float = 0.0
     enriched_count: int = 0
 
     @classmethod
-    def prepare(cls, records: Sequence[dict[str, Any]], rt: Runtime, metrics: EphemeralMetrics) -> Batch:
-        batch = cls(rt=rt, metrics=metrics)
+    def prepare(cls, records: Sequence[dict[str, Any]], rt: Runtime) -> Batch:
+        batch = cls(rt=rt)
         started = time.perf_counter()
         refs: dict[str, list[ObjectRef]] = {}
         for record in records:
@@ -257,13 +267,13 @@ class Batch:
             try:
                 refs[message_id] = parse_s3_event(record.get("body", ""))
             except NotAnS3Event as error:
-                batch.items[message_id] = error
+                batch.items[message_id] = _Junk(message_id, str(error), str(record.get("body", "")))
         flat = [(message_id, ref) for message_id, message_refs in refs.items() for ref in message_refs]
         fetched = _parallel(batch._fetch, [ref for _, ref in flat])
-        for message_id in refs:
-            batch.items[message_id] = []
+        grouped: dict[str, list[_Item]] = {message_id: [] for message_id in refs}
         for (message_id, _), item in zip(flat, fetched, strict=True):
-            batch.items[message_id].append(item)  # type: ignore[union-attr]
+            grouped[message_id].append(item)
+        batch.items.update(grouped)
         if flat:
             metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds,
                                value=(time.perf_counter() - started) * 1000)
@@ -280,8 +290,7 @@ class Batch:
         started = time.perf_counter()
         firsts = list(unique.values())
         try:
-            with _engine_lock:
-                results = _enricher().enrich([i.ticket for i in firsts])
+            results = _enricher()([i.ticket for i in firsts if i.ticket is not None])
             if len(results) != len(firsts):
                 raise RuntimeError(f"engine returned {len(results)} results for {len(firsts)} tickets")
             for item, enriched in zip(firsts, results, strict=True):
@@ -295,20 +304,24 @@ class Batch:
             first = unique[item.ref]
             item.enriched, item.error = first.enriched, first.error
         self.enrich_ms = (time.perf_counter() - started) * 1000
-        self.metrics.add_metric(name="EnrichLatency", unit=MetricUnit.Milliseconds, value=self.enrich_ms)
-        self.metrics.add_metric(name="EnrichLatencyPerTicket", unit=MetricUnit.Milliseconds,
-                                value=self.enrich_ms / len(firsts))
+        metrics.add_metric(name="EnrichLatency", unit=MetricUnit.Milliseconds, value=self.enrich_ms)
+        metrics.add_metric(name="EnrichLatencyPerTicket", unit=MetricUnit.Milliseconds,
+                           value=self.enrich_ms / len(firsts))
 
     def _fetch(self, ref: ObjectRef) -> _Item:
+        limit = self.rt.settings.max_object_bytes
         try:
-            body, etag = self.rt.store.get_raw(ref.bucket, ref.key)
+            raw = self.rt.store.get_raw(ref.bucket, ref.key, max_bytes=limit)
         except Exception as error:
             if is_missing(error):
-                return _Item(ref=ref, rejected=Rejected(where=ref.where, reason="object not found", raw=""))
+                return _Item(ref=ref, rejected=Rejected.of(ref.where, "object not found: deleted before it was read"))
             return _Item(ref=ref, error=error)  # throttling, network: worth a retry
         # Key on what is enriched: the ETag of the bytes actually read.
-        ref = ObjectRef(bucket=ref.bucket, key=ref.key, etag=etag or ref.etag)
-        parsed = parse_ticket(body, where=ref.where)
+        ref = ObjectRef(bucket=ref.bucket, key=ref.key, etag=raw.etag or ref.etag)
+        if not raw.complete:
+            reason = f"object too large: {raw.size:,} bytes, over the {limit:,}-byte limit (TICKETLENS_MAX_OBJECT_BYTES)"
+            return _Item(ref=ref, rejected=Rejected.of(ref.where, reason, raw.body, raw_size=raw.size))
+        parsed = parse_ticket(raw.body, where=ref.where)
         if isinstance(parsed, Rejected):
             return _Item(ref=ref, rejected=parsed)
         item = _Item(ref=ref, ticket=parsed)
@@ -318,81 +331,94 @@ class Batch:
             item.error = error
         return item
 
-    def settle(self, records: Sequence[dict[str, Any]]) -> None:
+    def settle(self) -> None:
         """Write (once) or record the reject for every message; outcomes are kept, not raised."""
-        receives = {r.get("messageId", ""): r.get("attributes", {}).get("ApproximateReceiveCount") for r in records}
         # Messages about an object already seen in this batch settle after the first one, so
         # the duplicate finds a completed idempotency record rather than one in progress.
-        first_round, second_round, seen = [], [], set()
+        first_round: list[str] = []
+        second_round: list[str] = []
+        seen: set[ObjectRef] = set()
         for message_id, items in self.items.items():
-            if isinstance(items, BaseException):
-                continue
-            refs = {item.ref for item in items}
+            refs = set() if isinstance(items, _Junk) else {item.ref for item in items}
             (second_round if refs & seen else first_round).append(message_id)
             seen |= refs
         for ids in (first_round, second_round):
-            outcomes = _parallel(lambda m: self._settle(m, receives.get(m)), ids)
-            self.outcomes.update(zip(ids, outcomes, strict=True))
+            self.outcomes.update(zip(ids, _parallel(self._settle, ids), strict=True))
+        self._count()
+
+    def _count(self) -> None:
         for items in self.items.values():  # metrics, on this thread
-            if isinstance(items, BaseException):
-                self.metrics.add_metric(name="MessagesInvalid", unit=MetricUnit.Count, value=1)
+            if isinstance(items, _Junk):
+                metrics.add_metric(name="MessagesInvalid", unit=MetricUnit.Count, value=1)
                 continue
             for item in items:
-                if item.written:
-                    self.metrics.add_metric(name="TicketsProcessed", unit=MetricUnit.Count, value=1)
-                    self.metrics.add_metric(name="StoreLatency", unit=MetricUnit.Milliseconds,
-                                            value=item.timings.get("store_ms", 0.0))
-                elif item.rejected is not None:
-                    self.metrics.add_metric(name="TicketsRejected", unit=MetricUnit.Count, value=1)
-                elif item.error is not None:
-                    self.metrics.add_metric(name="TicketsFailed", unit=MetricUnit.Count, value=1)
-                elif item.enriched is not None or item.done_before:
-                    self.metrics.add_metric(name="TicketsDuplicate", unit=MetricUnit.Count, value=1)
-
-    def _settle(self, message_id: str, receive_count: str | None) -> dict[str, Any] | BaseException:
-        results = []
-        for item in self.items[message_id]:  # type: ignore[union-attr]
-            try:
-                if item.error is not None:
-                    raise item.error
                 if item.rejected is not None:
-                    key = self.rt.store.put_rejected(item.rejected, source_key=item.ref.key)
-                    logger.warning("ticket rejected", extra={"where": item.ref.where, "reason": item.rejected.reason,
-                                                             "reject_key": key, "receive_count": receive_count})
-                    raise TicketRejected(item.ref.where, item.rejected.reason, key)
-                result = self.rt.write_once(obj=item.ref.idempotency_data(), item=item)
-            except BaseException as error:  # noqa: BLE001 - kept as this message's outcome
-                if item.error is None and item.rejected is None:
-                    item.error = error
-                if not isinstance(error, TicketRejected):
-                    logger.warning("ticket failed, will be retried", extra={"where": item.ref.where,
-                                                                            "error": type(error).__name__})
-                return error
-            if item.written:
-                logger.info("ticket enriched", extra={"ticket_id": result["ticket_id"], "s3_key": result["s3_key"],
-                                                      "intent": result["intent"], "urgency": result["urgency"]})
+                    metrics.add_metric(name="TicketsRejected", unit=MetricUnit.Count, value=1)
+                elif item.error is not None:
+                    metrics.add_metric(name="TicketsFailed", unit=MetricUnit.Count, value=1)
+                elif item.written:
+                    metrics.add_metric(name="TicketsProcessed", unit=MetricUnit.Count, value=1)
+                    metrics.add_metric(name="StoreLatency", unit=MetricUnit.Milliseconds,
+                                       value=item.timings.get("store_ms", 0.0))
+                else:
+                    metrics.add_metric(name="TicketsDuplicate", unit=MetricUnit.Count, value=1)
+
+    def _settle(self, message_id: str) -> Outcome:
+        items = self.items[message_id]
+        try:
+            if isinstance(items, _Junk):
+                key = self.rt.store.put_rejected(
+                    Rejected.of(f"sqs message {message_id}", items.reason, items.body),
+                    rejected_message_key(self.rt.settings, message_id))
+                logger.warning("message is not an S3 event",
+                               extra={"message_id": message_id, "reason": items.reason, "reject_key": key})
+                return {"rejected": [key]}
+            return {"objects": [self._settle_item(item) for item in items]}
+        except Exception as error:  # noqa: BLE001 - a transient failure: kept as this message's outcome
+            return error
+
+    def _settle_item(self, item: _Item) -> dict[str, Any]:
+        if item.error is None and item.rejected is None:
+            try:
+                result: dict[str, Any] = self.rt.write_once(obj=item.ref.idempotency_data(), item=item)
+            except IdTaken as taken:
+                item.rejected = Rejected.of(item.ref.where, taken.reason, item.ticket.model_dump_json() if item.ticket else "")
+            except Exception as error:
+                item.error = error
             else:
-                logger.info("duplicate delivery skipped", extra={"where": item.ref.where})
-            results.append(result)
-        return {"objects": results}
+                if item.written:
+                    logger.info("ticket enriched", extra={"ticket_id": result["ticket_id"], "s3_key": result["s3_key"],
+                                                          "intent": result["intent"], "urgency": result["urgency"]})
+                else:
+                    logger.info("duplicate delivery: already stored", extra={"where": item.ref.where,
+                                                                             "ticket_id": result["ticket_id"]})
+                return result
+        if item.error is not None:
+            logger.warning("ticket failed, will be retried", extra={"where": item.ref.where,
+                                                                    "error": type(item.error).__name__})
+            raise item.error
+        assert item.rejected is not None
+        key = self.rt.store.put_rejected(item.rejected, reject_key(self.rt.settings, item.ref.key))
+        logger.warning("ticket rejected",
+                       extra={"where": item.ref.where, "reason": item.rejected.reason, "reject_key": key})
+        return {"rejected": key, "reason": item.rejected.reason}
 
     def handle(self, record: SQSRecord) -> dict[str, Any]:
         """BatchProcessor's record handler: raise to report this message as failed."""
-        outcome = self.outcomes.get(record.message_id, self.items.get(record.message_id))
+        outcome = self.outcomes.get(record.message_id)
         if outcome is None:
             raise RuntimeError("record was not prepared")
-        if isinstance(outcome, NotAnS3Event):
-            logger.warning("message is not an S3 event", extra={"message_id": record.message_id,
-                                                                "reason": str(outcome)})
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
 
 
 IO_THREADS = 8
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
-def _parallel(function: Any, values: Sequence[Any]) -> list[Any]:
+def _parallel(function: Callable[[_T], _R], values: Sequence[_T]) -> list[_R]:
     """``[function(v) for v in values]`` on a few threads (S3 and DynamoDB round trips)."""
     if len(values) <= 1:
         return [function(v) for v in values]
@@ -401,32 +427,25 @@ def _parallel(function: Any, values: Sequence[Any]) -> list[Any]:
 
 
 # ------------------------------------------------------------------------- handler --
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS event (S3 notifications) -> ``{"batchItemFailures": [...]}``."""
-    global _cold_start
     started = time.perf_counter()
     rt = runtime()
+    # In-progress idempotency records expire with the invocation: a retry after a crash
+    # proceeds once the function's timeout has passed.
     rt.idempotency_config.register_lambda_context(context)
-    # One metrics object per invocation: the local runner invokes concurrently in threads.
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
-    if _cold_start:
-        _cold_start = False
-        metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
     records = event.get("Records") or []
-    try:
-        batch = Batch.prepare(records, rt, metrics)
-        batch.settle(records)
-        response = process_partial_response(
-            event=event, record_handler=batch.handle, processor=rt.processor_for_thread(), context=context
-        )
-        failures = len(response.get("batchItemFailures", []))
-        metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=len(records))
-        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=failures)
-        metrics.add_metric(name="HandlerLatency", unit=MetricUnit.Milliseconds,
-                           value=(time.perf_counter() - started) * 1000)
-        logger.info("batch done", extra={"messages": len(records), "failed": failures,
-                                         "enriched": batch.enriched_count, "enrich_ms": round(batch.enrich_ms, 1)})
-        return response
-    finally:
-        metrics.flush_metrics()
+    batch = Batch.prepare(records, rt)
+    batch.settle()
+    response = process_partial_response(event=event, record_handler=batch.handle, processor=processor,
+                                        context=context)
+    failures = len(response.get("batchItemFailures", []))
+    metrics.add_metric(name="BatchSize", unit=MetricUnit.Count, value=len(records))
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=failures)
+    metrics.add_metric(name="HandlerLatency", unit=MetricUnit.Milliseconds,
+                       value=(time.perf_counter() - started) * 1000)
+    logger.info("batch done", extra={"messages": len(records), "failed": failures,
+                                     "enriched": batch.enriched_count, "enrich_ms": round(batch.enrich_ms, 1)})
+    return dict(response)

@@ -64,13 +64,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--generate", type=int, metavar="N", help="upload N generated tickets instead")
     p.set_defaults(func=cmd_seed)
 
-    p = subparsers.add_parser("clean", parents=[common], help="empty the buckets, queues and tables (make clean)")
+    destructive = argparse.ArgumentParser(add_help=False)
+    destructive.add_argument("--allow-aws", action="store_true",
+                             help="allow deleting on AWS (or any endpoint that is not a loopback emulator); "
+                                  "lists what will be deleted and asks for the stack name first")
+    destructive.add_argument("--yes", action="store_true", help="with --allow-aws: skip the typed confirmation")
+
+    p = subparsers.add_parser("clean", parents=[common, destructive],
+                              help="empty the buckets, queues and tables (make clean); emulators only by default")
     p.set_defaults(func=cmd_clean)
 
-    p = subparsers.add_parser("reset", parents=[common], help="clean, setup, seed (make reset)")
+    p = subparsers.add_parser("reset", parents=[common, destructive],
+                              help="clean, setup, seed (make reset); emulators only by default")
     p.add_argument("--no-seed", action="store_true")
     p.add_argument("--template")
     p.set_defaults(func=cmd_reset)
+
+    p = subparsers.add_parser("redrive", parents=[common],
+                              help="move messages from the dead-letter queue back to the queue (after a fix)")
+    p.add_argument("--limit", type=int, metavar="N", help="move at most N messages (default: all)")
+    p.set_defaults(func=cmd_redrive)
 
     p = subparsers.add_parser("status", parents=[common, output], help="queue depth, DLQ depth, counts")
     p.set_defaults(func=cmd_status)
@@ -96,9 +109,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     q = what.add_parser("ticket", parents=[common, output], help="one ticket's full record from the enriched bucket")
     q.add_argument("value", metavar="TICKET_ID")
     q.set_defaults(func=cmd_show, what="ticket")
-    q = what.add_parser("dlq", parents=[common, output], help="messages in the dead-letter queue, with reject reasons")
+    q = what.add_parser("dlq", parents=[common, output],
+                        help="messages in the dead-letter queue (transient failures after maxReceiveCount)")
     q.add_argument("--limit", type=int, default=10)
     q.set_defaults(func=cmd_show, what="dlq")
+    q = what.add_parser("rejects", parents=[common, output],
+                        help="objects and messages that were not tickets, newest first, with the reason")
+    q.add_argument("--limit", type=int, default=20)
+    q.set_defaults(func=cmd_show, what="rejects")
     show.set_defaults(func=lambda args: (show.print_help(sys.stderr), 2)[1])
 
     p = subparsers.add_parser(
@@ -122,6 +140,54 @@ def _endpoint(args: argparse.Namespace) -> None:
         from ..settings import get_settings
 
         get_settings.cache_clear()
+
+
+EMULATOR_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "localstack", "localhost.localstack.cloud"}
+
+
+def is_emulator(endpoint: str | None) -> bool:
+    """True for an endpoint on this machine (the embedded emulator, LocalStack): never AWS."""
+    if not endpoint:
+        return False
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(endpoint).hostname or "").lower()
+    return host in EMULATOR_HOSTS or host.startswith("127.")
+
+
+def confirm_destruction(args: argparse.Namespace, action: str) -> bool:
+    """Decide, before any connection is opened, whether ``action`` may delete at this endpoint.
+
+    An emulator on this machine: yes. Anything else (AWS when no endpoint is set, or a
+    remote endpoint) only with ``--allow-aws``, after listing what would be deleted and a
+    typed confirmation (``--yes`` skips the prompt, for scripts that mean it).
+    """
+    from ..settings import get_settings
+
+    settings = get_settings()
+    if is_emulator(settings.endpoint_url):
+        return True
+    where = settings.endpoint_url or f"AWS (region {settings.region})"
+    if not args.allow_aws:
+        print(f"error: refusing to {action} at {where}: it is not an emulator on this machine. Nothing was touched.\n"
+              "  Point at an emulator with --endpoint http://127.0.0.1:4566 (or AWS_ENDPOINT_URL), or pass --allow-aws "
+              "to delete on AWS after a confirmation.", file=sys.stderr)
+        return False
+    print(f"{action} at {where} deletes:", file=sys.stderr)
+    for kind, names in (("objects in buckets", [settings.raw_bucket, settings.enriched_bucket]),
+                        ("messages in queues", [settings.queue_name, settings.dlq_name]),
+                        ("items in tables", [settings.table_name, settings.idempotency_table])):
+        print(f"  every {kind}: {', '.join(names)}", file=sys.stderr)
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        print("error: not a terminal: pass --yes with --allow-aws to confirm. Nothing was touched.", file=sys.stderr)
+        return False
+    answer = input(f"type the stack name ({settings.stack_name}) to confirm: ").strip()
+    if answer != settings.stack_name:
+        print("not confirmed. Nothing was touched.", file=sys.stderr)
+        return False
+    return True
 
 
 def _store() -> Any:
@@ -279,6 +345,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 @_guard
 def cmd_clean(args: argparse.Namespace) -> int:
+    if not confirm_destruction(args, "clean"):
+        return 2
     clean(_store())
     print("buckets, queues and tables emptied")
     return 0
@@ -312,6 +380,8 @@ def clean(store: Any) -> None:
 def cmd_reset(args: argparse.Namespace) -> int:
     from .stack import deploy
 
+    if not confirm_destruction(args, "reset"):
+        return 2
     deploy(template_path=args.template, log=print)
     clean(_store())
     print("emptied buckets, queues and tables")
@@ -357,8 +427,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     if args.what == "dlq":
         rows = dead_letters(store, args.limit)
-        print(json.dumps(rows, indent=2) if args.json else table(rows, ["message_id", "receives", "object", "reason"],
-                                                               {"object": 50, "reason": 70}))
+        print(json.dumps(rows, indent=2) if args.json else table(rows, ["message_id", "receives", "object", "sent"],
+                                                               {"object": 70}))
+        return 0
+    if args.what == "rejects":
+        rejects = store.rejects(args.limit)
+        if args.json:
+            print(json.dumps(rejects, indent=2))
+        else:
+            rows = [{**r, "recorded": str(r.get("recorded_at", ""))[:19].replace("T", " ")} for r in rejects]
+            print(table(rows, ["recorded", "where", "reason"], {"where": 60, "reason": 90}))
         return 0
     if args.what == "results":
         items = store.recent(args.limit)
@@ -377,7 +455,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def dead_letters(store: Any, limit: int = 10) -> list[dict[str, Any]]:
-    """Peek at the DLQ (messages become visible again at once) and join each with its reject."""
+    """Peek at the DLQ (messages become visible again at once).
+
+    Only transient failures get here (deterministic rejects are recorded and acknowledged
+    on their first delivery: ``show rejects``); the handler's logs say what failed.
+    """
     from ..handlers.enrich import NotAnS3Event, parse_s3_event
 
     url = store.queue_url(store.settings.dlq_name)
@@ -393,23 +475,54 @@ def dead_letters(store: Any, limit: int = 10) -> list[dict[str, Any]]:
             if message["MessageId"] in seen or len(seen) >= limit:
                 continue
             try:
-                refs = parse_s3_event(message["Body"])
+                objects = [f"s3://{r.bucket}/{r.key}" for r in parse_s3_event(message["Body"])]
             except NotAnS3Event as error:
-                refs, reason = [], str(error)
-            else:
-                reason = ""
-            objects = [f"s3://{r.bucket}/{r.key}" for r in refs]
-            for ref in refs:
-                rejected = store.get_rejected(ref.key)
-                if rejected:
-                    reason = rejected.get("reason", "")
+                objects = [f"(not an S3 event: {error})"]
+            sent = message.get("Attributes", {}).get("SentTimestamp")
             seen[message["MessageId"]] = {
                 "message_id": message["MessageId"],
                 "receives": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
                 "object": ", ".join(objects) or "-",
-                "reason": reason or "(no reject recorded: a transient failure; see the handler logs)",
+                "sent": _when(int(sent) // 1000) if sent else "",
             }
     return list(seen.values())
+
+
+@_guard
+def cmd_redrive(args: argparse.Namespace) -> int:
+    store = _store()
+    moved = redrive(store, args.limit)
+    print(f"moved {moved} message(s) from {store.settings.dlq_name} back to {store.settings.queue_name}")
+    return 0
+
+
+def redrive(store: Any, limit: int | None = None) -> int:
+    """Move dead letters back to the processing queue: send each, then delete it from the DLQ.
+
+    Send before delete: a crash in between leaves a message in both queues, and the
+    handler's idempotency makes the second delivery a no-op; nothing is lost.
+    """
+    sqs = store.aws.sqs
+    dlq, queue = store.queue_url(store.settings.dlq_name), store.queue_url(store.settings.queue_name)
+    moved = 0
+    while limit is None or moved < limit:
+        want = 10 if limit is None else min(10, limit - moved)
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=want, VisibilityTimeout=60,
+                                       WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            break
+        entries = [{"Id": str(n), "MessageBody": m["Body"],
+                    **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {})}
+                   for n, m in enumerate(messages)]
+        sent = sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+        ok = {entry["Id"] for entry in sent.get("Successful", [])}
+        done = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages) if str(n) in ok]
+        if done:
+            sqs.delete_message_batch(QueueUrl=dlq, Entries=done)
+        moved += len(done)
+        if len(done) < len(messages):
+            raise RuntimeError(f"{len(messages) - len(done)} message(s) could not be sent back; they stay in the DLQ")
+    return moved
 
 
 @_guard

@@ -4,9 +4,10 @@
    unless ``--endpoint``/``AWS_ENDPOINT_URL`` names one (LocalStack, a long-lived emulator);
 2. ``template.yaml`` is deployed to it (SAM transform offline, then CloudFormation; see
    :mod:`ticketlens.local.stack` for what is patched and why);
-3. the models load once (as in a Lambda container's init);
-4. the enrichment handler runs behind the local SQS event-source runner with the
-   template's batch size, window, partial batch responses and concurrency;
+3. the enrichment handler runs behind the local SQS event-source runner with the
+   template's batch size, window, partial batch responses and concurrency, each concurrent
+   invocation in a worker process of its own whose init phase loads the models once (as a
+   Lambda execution environment does);
 5. the generator runs on the template's schedule, sped up by ``--speed``: each tick
    invokes the GenerateFunction handler in-process with an EventBridge scheduled event;
 6. a live summary (counts by intent/urgency/sentiment, latest tickets, queue and DLQ
@@ -256,23 +257,20 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
 
     settings = get_settings()
     LOG_DIR.mkdir(exist_ok=True)
-    log_file = (LOG_DIR / "demo.log").open("a", encoding="utf-8")
+    log_path = LOG_DIR / "demo.log"
+    log_file = log_path.open("a", encoding="utf-8")
     try:
         stack = stack_module.deploy(settings, options.template, log=lambda m: print(m, file=out))
         print(f"stack ready in {time.monotonic() - started:.1f} s", file=out)
 
-        from ..handlers import enrich as enrich_handler
-
-        redirect_handler_logs(log_file)
-        t0 = time.monotonic()
-        _warm_up()
-        print(f"models loaded in {time.monotonic() - t0:.1f} s (once per process, like a Lambda container)", file=out)
-
         from .runner import for_stack
 
-        runner = for_stack(stack, enrich_handler.lambda_handler, settings, concurrency=options.concurrency,
-                           retry_delay_s=options.retry_delay_s)
-        runner.start()
+        t0 = time.monotonic()
+        runner = for_stack(stack, settings, concurrency=options.concurrency, retry_delay_s=options.retry_delay_s,
+                           output=str(log_path.resolve()))
+        runner.start(warm=True)
+        print(f"{runner.concurrency} enrich workers ready in {time.monotonic() - t0:.1f} s (models load once per "
+              "worker process, like a Lambda execution environment's init)", file=out)
         generator = None
         if options.generate:
             schedule = stack.schedule("GenerateFunction")
@@ -350,15 +348,6 @@ def _stop(generator: Any, runner: Any) -> None:
         runner.stop()
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _warm_up() -> None:
-    """Load the models now, as a Lambda container's init phase would, and run one ticket."""
-    from ..enrichment import get_enricher
-    from ..schemas import RawTicket
-
-    get_enricher().enrich([RawTicket(ticket_id="warm-up", subject="warm up", body="Loading models.",
-                                     created_at=int(time.time()), customer_id="local")])
 
 
 def _port_free(port: int) -> bool:

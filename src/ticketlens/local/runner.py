@@ -18,21 +18,28 @@ LocalStack without Docker), :class:`SqsEventSource` plays the event source mappi
   redrive policy's ``maxReceiveCount`` times, SQS itself (AWS, LocalStack, moto) moves it
   to the dead-letter queue. ``retry_delay_s`` shortens the wait for failed messages (a
   local convenience: Lambda has no such knob; ``None`` keeps Lambda's behaviour);
-* **concurrency**: ``concurrency`` pollers, each invoking the handler for its own batch,
-  the way ``ScalingConfig.MaximumConcurrency`` caps concurrent invocations.
+* **concurrency**: ``concurrency`` pollers, each invoking the handler for its own batch in
+  its own worker process (:mod:`ticketlens.local.invoker`: one invocation per execution
+  environment, as on Lambda; a timed-out invocation's worker is killed and replaced), the
+  way ``ScalingConfig.MaximumConcurrency`` caps concurrent invocations;
+* **stopping**: ``stop()`` lets the batches in flight finish, hands back (visibility 0) the
+  messages it received but did not invoke, and after its grace period kills the workers
+  still busy and hands their batches back too, so another consumer takes them at once;
+* **an endpoint that goes away**: polling retries with exponential backoff (1 s up to
+  30 s) and logs what failed and when it recovered.
 
-It differs from Lambda in two ways that matter: invocations are threads of this process,
-so a timed-out invocation is failed after it returns, not killed; and the pollers take
-turns to call ReceiveMessage (invocations still overlap). moto's ReceiveMessage is not
-atomic across threads: two concurrent receives can return the same message, so without
-the turn-taking an emulator would deliver duplicates far more often than SQS's
-at-least-once delivery does (the handler's idempotency keeps writes single either way).
+One difference from Lambda remains: the pollers take turns to call ReceiveMessage
+(invocations still overlap). moto's ReceiveMessage is not atomic across threads: two
+concurrent receives can return the same message, so without the turn-taking an emulator
+would deliver duplicates far more often than SQS's at-least-once delivery does (the
+handler's idempotency keeps writes single either way).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -40,11 +47,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .context import LocalLambdaContext
+from .invoker import FunctionConfig, Handler, InProcessInvoker, Invoker, ProcessInvoker
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any], Any], Any]
+BACKOFF_MAX_S = 30.0
 
 _receive_locks: dict[str, threading.Lock] = {}
 _receive_locks_guard = threading.Lock()
@@ -79,12 +86,20 @@ class RunnerStats:
 
 
 class SqsEventSource:
+    """Lambda's SQS poller for one function.
+
+    ``handler`` is an import path (``"module:function"``): each concurrent poller invokes it
+    in a worker process of its own. A callable runs in the poller's thread instead, which
+    only keeps Lambda's one-invocation-per-environment promise with ``concurrency=1``
+    (tests that wrap the handler, one-shots).
+    """
+
     def __init__(
         self,
         *,
         sqs: Any,
         queue_url: str,
-        handler: Handler,
+        handler: Handler | str,
         batch_size: int = 10,
         window_s: float = 0.0,
         report_batch_item_failures: bool = True,
@@ -96,9 +111,17 @@ class SqsEventSource:
         retry_delay_s: int | None = None,
         idle_wait_s: int = 1,
         on_invocation: Callable[[Invocation], None] | None = None,
+        environment: dict[str, str] | None = None,
+        preload: str | None = None,
+        output: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if callable(handler) and concurrency > 1:
+            raise ValueError(
+                "a handler given as a callable runs in this process, one invocation at a time; "
+                "pass its import path ('module:function') for concurrent invocations in worker processes"
+            )
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
@@ -107,8 +130,6 @@ class SqsEventSource:
         self.report_batch_item_failures = report_batch_item_failures
         self.concurrency = max(1, concurrency)
         self.function_timeout_s = function_timeout_s
-        self.function_name = function_name
-        self.memory_mb = memory_mb
         self.region = region
         self.retry_delay_s = retry_delay_s
         self.idle_wait_s = max(0, min(20, idle_wait_s))
@@ -117,27 +138,77 @@ class SqsEventSource:
             "QueueArn"
         ]
         self.stats = RunnerStats()
+        self.function = FunctionConfig(name=function_name, timeout_s=function_timeout_s, memory_mb=memory_mb,
+                                       region=region, environment=self._worker_environment(environment))
+        self.preload = preload
+        self.output = output
         self._receive_lock = _receive_lock(queue_url)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._invokers: list[Invoker] = []
+        self._local = threading.local()
+        self._failing_since: float | None = None
+
+    def _worker_environment(self, extra: dict[str, str] | None) -> dict[str, str]:
+        env = dict(extra or {})
+        # Each worker's engine gets its share of the cores, unless told otherwise: workers
+        # running at once on every core would only fight (oversubscription).
+        if "TICKETLENS_THREADS" not in os.environ and "TICKETLENS_THREADS" not in env:
+            env["TICKETLENS_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.concurrency))
+        return env
+
+    def _new_invoker(self) -> Invoker:
+        if isinstance(self.handler, str):
+            return ProcessInvoker(self.handler, self.function, preload=self.preload, output=self.output)
+        return InProcessInvoker(self.handler, self.function)
+
+    def _invoker(self) -> Invoker:
+        """This poller's execution environment (one per thread: never shared)."""
+        invoker: Invoker | None = getattr(self._local, "invoker", None)
+        if invoker is None:
+            invoker = self._new_invoker()
+            self._local.invoker = invoker
+            with self._lock:
+                self._invokers.append(invoker)
+        return invoker
 
     # -- lifecycle ----------------------------------------------------------------------
-    def start(self) -> SqsEventSource:
+    def start(self, warm: bool = False) -> SqsEventSource:
+        """Start the pollers; with ``warm``, each worker's init phase (models) runs first."""
         self._stop.clear()
+        ready = threading.Barrier(self.concurrency + 1) if warm else None
         for n in range(self.concurrency):
-            thread = threading.Thread(target=self._poll_forever, name=f"sqs-poller-{n}", daemon=True)
+            thread = threading.Thread(target=self._poll_forever, args=(ready,), name=f"sqs-poller-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if ready is not None:
+            ready.wait()
         return self
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop polling; batches already handed to the handler finish first."""
+        """Stop polling: batches in flight get ``timeout_s`` to finish, then are handed back."""
         self._stop.set()
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self._threads):
+            log.warning("invocations still running after %.0f s: stopping their workers, their messages go back "
+                        "to the queue", timeout_s)
+            for invoker in list(self._invokers):
+                if isinstance(invoker, ProcessInvoker):
+                    invoker.kill()
+            for thread in self._threads:
+                thread.join(timeout=10)
         self._threads.clear()
+        for invoker in list(self._invokers):
+            invoker.close()
+        self._invokers.clear()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [pid for invoker in list(self._invokers) if isinstance(invoker, ProcessInvoker)
+                and (pid := invoker.pid) is not None]
 
     @property
     def running(self) -> bool:
@@ -155,16 +226,37 @@ class SqsEventSource:
         return self.stats
 
     # -- polling ------------------------------------------------------------------------
-    def _poll_forever(self) -> None:
+    def _poll_forever(self, ready: threading.Barrier | None = None) -> None:
+        if ready is not None:
+            try:
+                invoker = self._invoker()
+                if isinstance(invoker, ProcessInvoker):
+                    invoker.start()
+            except Exception as error:  # noqa: BLE001 - reported; the first invocation retries the init
+                log.error("worker init failed: %s", error)
+            finally:
+                ready.wait()
+        backoff = 0.0
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as error:  # noqa: BLE001 - a poller must survive the emulator hiccuping
+            except Exception as error:  # noqa: BLE001 - a poller must survive the endpoint going away
+                backoff = min(BACKOFF_MAX_S, backoff * 2 or 1.0)
                 with self._lock:
                     self.stats.errors += 1
-                    self.stats.last_error = f"poll: {error}"
-                log.warning("poll failed: %s", error)
-                self._stop.wait(1.0)
+                    self.stats.last_error = f"poll: {type(error).__name__}: {error}"
+                    if self._failing_since is None:
+                        self._failing_since = time.monotonic()
+                log.warning("cannot receive from %s (%s: %s); retrying in %.0f s", self.queue_url,
+                            type(error).__name__, error, backoff)
+                self._stop.wait(backoff)
+                continue
+            if backoff:
+                backoff = 0.0
+                with self._lock:
+                    since, self._failing_since = self._failing_since, None
+                if since is not None:
+                    log.warning("receiving from %s again after %.0f s", self.queue_url, time.monotonic() - since)
 
     def poll_once(self) -> int:
         """Collect one batch and invoke the handler with it; returns the number of messages."""
@@ -212,30 +304,23 @@ class SqsEventSource:
     def _invoke(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [self._record(m) for m in messages]}
         ids = [m["MessageId"] for m in messages]
-        context = LocalLambdaContext(
-            function_name=self.function_name,
-            memory_limit_in_mb=self.memory_mb,
-            timeout_seconds=self.function_timeout_s,
-            region=self.region,
-        )
         started = time.monotonic()
-        error: str | None = None
-        try:
-            response = self.handler(event, context)
-            failed = self._failed_ids(response, ids)
-        except Exception as exc:  # noqa: BLE001 - an invocation error fails the whole batch, as on Lambda
-            log.exception("handler raised: the whole batch returns to the queue")
-            error = f"{type(exc).__name__}: {exc}"
-            failed = list(ids)
+        result = self._invoker().invoke(event)
+        error = result.error
+        failed = list(ids) if error is not None else self._failed_ids(result.response, ids)
         duration = time.monotonic() - started
         if duration > self.function_timeout_s and error is None:
             error = f"invocation took {duration:.1f} s, over the function timeout ({self.function_timeout_s:.0f} s)"
             failed = list(ids)
+        if error is not None:
+            log.warning("invocation %s failed: %s; its %d messages return to the queue", result.request_id,
+                        error, len(ids))
         failed_set = set(failed)
         succeeded = [m for m in messages if m["MessageId"] not in failed_set]
         self._delete(succeeded)
-        if failed_set and self.retry_delay_s is not None:
-            self._change_visibility([m for m in messages if m["MessageId"] in failed_set], self.retry_delay_s)
+        retry_delay = 0 if self._stop.is_set() and error is not None else self.retry_delay_s
+        if failed_set and retry_delay is not None:
+            self._change_visibility([m for m in messages if m["MessageId"] in failed_set], retry_delay)
         now_ms = time.time() * 1000
         latencies = [
             max(0.0, (now_ms - int(m.get("Attributes", {}).get("SentTimestamp", now_ms))) / 1000) for m in succeeded
@@ -318,30 +403,51 @@ class SqsEventSource:
             )
 
 
+# The library function behind each function of template.yaml (functions/*/app.py re-export them).
+HANDLERS = {
+    "EnrichFunction": "ticketlens.handlers.enrich:lambda_handler",
+    "GenerateFunction": "ticketlens.handlers.generate:lambda_handler",
+}
+# What a worker loads in its init phase, before its first invocation.
+PRELOAD = {"EnrichFunction": "ticketlens.enrichment:get_enricher"}
+
+
 def for_stack(
     stack: Any,
-    handler: Handler,
     settings: Any,
     *,
+    handler: Handler | str | None = None,
     concurrency: int | None = None,
     retry_delay_s: int | None = None,
     idle_wait_s: int = 1,
     on_invocation: Callable[[Invocation], None] | None = None,
     function: str = "EnrichFunction",
+    output: str | None = None,
 ) -> SqsEventSource:
-    """A runner configured from the template's event source mapping for ``function``."""
+    """A runner configured from the template's event source mapping for ``function``.
+
+    The handler defaults to the function's library handler, run in worker processes.
+    """
     from ..store import clients
 
     source = stack.event_source(function)
     sqs = clients(settings).sqs
+    queue_url = sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"]
+    visibility = int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
+                     ["Attributes"].get("VisibilityTimeout", 30))
+    if visibility < source.function_timeout_seconds:
+        # Lambda refuses such a mapping: a message would come back while still being processed.
+        log.warning("queue visibility timeout %d s is shorter than the function timeout %.0f s: messages may be "
+                    "delivered again while still in flight (Lambda refuses this configuration)",
+                    visibility, source.function_timeout_seconds)
     return SqsEventSource(
         sqs=sqs,
-        queue_url=sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"],
-        handler=handler,
+        queue_url=queue_url,
+        handler=handler or HANDLERS[function],
         batch_size=source.batch_size,
         window_s=source.window_seconds,
         report_batch_item_failures=source.report_batch_item_failures,
-        concurrency=concurrency or source.max_concurrency,
+        concurrency=concurrency or (1 if callable(handler) else source.max_concurrency),
         function_timeout_s=source.function_timeout_seconds,
         function_name=function,
         memory_mb=source.memory_mb,
@@ -349,4 +455,6 @@ def for_stack(
         retry_delay_s=retry_delay_s,
         idle_wait_s=idle_wait_s,
         on_invocation=on_invocation,
+        preload=PRELOAD.get(function),
+        output=output,
     )

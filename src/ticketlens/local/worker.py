@@ -4,7 +4,11 @@ For machines without the Lambda service: an EC2 instance, a Kubernetes pod, a la
 LocalStack (Community edition runs no Lambda without Docker) or ``ticketlens emulator``.
 It polls the queue with the local SQS event-source runner configured from
 ``template.yaml`` (batch size, window, partial batch responses, concurrency) and calls the
-same handler Lambda runs. SIGTERM/SIGINT finish the batches in flight, then exit.
+same handler Lambda runs, each concurrent invocation in a worker process of its own (its
+models load there, once). SIGTERM/SIGINT finish the batches in flight (up to
+``--stop-timeout``), hand back to the queue what was received but not processed, then exit.
+An endpoint that goes away is retried with backoff; the log says what failed and when it
+came back.
 
 The resources must exist (``ticketlens setup``, ``samlocal deploy`` or ``sam deploy``);
 names come from ``TICKETLENS_*`` settings, the endpoint from ``AWS_ENDPOINT_URL``.
@@ -39,14 +43,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wait-endpoint", type=float, default=0, metavar="S",
                         help="wait up to S seconds for the endpoint to answer (services starting together)")
     parser.add_argument("--report-every", type=float, default=30.0, metavar="S", help="progress line interval")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("--stop-timeout", type=float, default=30.0, metavar="S",
+                        help="on SIGTERM, how long batches in flight may take before they are handed back")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="ticketlens' own debug logs (AWS SDK logs stay at WARNING: they carry request bodies)")
     return parser
+
+
+def configure_logging(verbose: int) -> None:
+    """INFO by default, DEBUG for ticketlens with -v; botocore never below WARNING.
+
+    botocore's DEBUG lines print every request body, which holds ticket subjects and
+    summaries: they must not reach a log because someone asked for more detail.
+    """
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("ticketlens").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO - 10 * min(args.verbose, 1), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     if args.endpoint:
         from .emulator import use_endpoint
 
@@ -54,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from dataclasses import replace
 
-    from ..handlers.enrich import lambda_handler
     from ..settings import get_settings
     from . import stack as stack_module
     from .runner import for_stack
@@ -75,12 +93,6 @@ def main(argv: list[str] | None = None) -> int:
                          window_seconds=source.window_seconds if args.window is None else args.window)
         stack.event_sources = [source]
 
-    started = time.monotonic()
-    from ..enrichment import get_enricher
-
-    get_enricher()  # load the models before taking messages, as a Lambda init phase would
-    log.info("models ready in %.1f s", time.monotonic() - started)
-
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -91,17 +103,21 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, request_stop)
 
     try:
-        runner = for_stack(stack, lambda_handler, settings, concurrency=args.concurrency,
-                           retry_delay_s=args.retry_delay, idle_wait_s=5)
+        runner = for_stack(stack, settings, concurrency=args.concurrency, retry_delay_s=args.retry_delay,
+                           idle_wait_s=5)
     except Exception as error:  # noqa: BLE001 - the queue is missing or unreachable
         log.error("cannot use queue %s at %s: %s", settings.queue_name, settings.endpoint_url or "AWS", error)
         return 1
+    started = time.monotonic()
+    # Each worker's init phase (imports, models) runs before the first message is taken.
+    runner.start(warm=True)
     log.info(
-        "polling %s at %s: batch %d, window %g s, concurrency %d, partial batch responses %s",
+        "polling %s at %s: batch %d, window %g s, concurrency %d (worker processes %s, ready in %.1f s), "
+        "partial batch responses %s",
         settings.queue_name, settings.endpoint_url or "AWS", runner.batch_size, runner.window_s, runner.concurrency,
+        ", ".join(str(pid) for pid in runner.worker_pids) or "-", time.monotonic() - started,
         "on" if runner.report_batch_item_failures else "off",
     )
-    runner.start()
     last = 0
     while not stop.wait(args.report_every):
         stats = runner.stats
@@ -109,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                  stats.succeeded - last, stats.failed, stats.invocations,
                  f", last error: {stats.last_error}" if stats.last_error else "")
         last = stats.succeeded
-    runner.stop()
+    runner.stop(timeout_s=args.stop_timeout)
     log.info("stopped after %d invocations (%d messages succeeded, %d failed)", runner.stats.invocations,
              runner.stats.succeeded, runner.stats.failed)
     return 0
