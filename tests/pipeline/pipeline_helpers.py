@@ -80,6 +80,42 @@ class EngineSpy:
         return self.engine.enrich(tickets)
 
 
+# --- counting writes: S3 versions and DynamoDB stream records ---------------------------
+def count_writes(pipeline: Any) -> str:
+    """Version the enriched bucket and stream the metadata table's writes; returns the stream ARN."""
+    aws = pipeline.store.aws
+    aws.s3.put_bucket_versioning(
+        Bucket=pipeline.settings.enriched_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    table = aws.dynamodb.update_table(
+        TableName=pipeline.settings.table_name,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    return str(table["TableDescription"]["LatestStreamArn"])
+
+
+def s3_writes(pipeline, key: str) -> int:
+    versions = pipeline.store.aws.s3.list_object_versions(Bucket=pipeline.settings.enriched_bucket, Prefix=key)
+    return len([v for v in versions.get("Versions", []) if v["Key"] == key])
+
+
+def dynamodb_writes(pipeline, stream_arn: str, ticket_id: str) -> int:
+    import boto3
+
+    client = boto3.client(
+        "dynamodbstreams", endpoint_url=pipeline.endpoint, region_name=pipeline.settings.region
+    )
+    writes = 0
+    for shard in client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in client.get_records(ShardIterator=iterator, Limit=1000)["Records"]:
+            if record["dynamodb"]["Keys"]["ticket_id"]["S"] == ticket_id:
+                writes += 1
+    return writes
+
+
 # --- handlers for the runner's worker processes (imported there by path) -----------------
 def timed_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Sleeps as long as each body says ("sleep:0.5"), appends (pid, start, end) to $RUNNER_TEST_LOG.

@@ -8,11 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_helpers import wait_for
+from conftest import deploy_pipeline, pipeline_env
+from pipeline_helpers import run_runner_until, upload_generated, wait_for
 
 from ticketlens.cli import main
 from ticketlens.schemas import EMBEDDING_DIM
@@ -36,8 +39,15 @@ def as_json(capsys, *argv: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def seeded(emulator_endpoint: str) -> str:
-    """GIVEN `ticketlens setup` and `ticketlens seed` run against the emulator (the seed's names)."""
+def seeded(emulator_endpoint: str) -> Iterator[str]:
+    """GIVEN `ticketlens setup` and `ticketlens seed` run against the emulator (the seed's names),
+    and the seeded tickets enriched by the handler behind the template's event source."""
+    from ticketlens.handlers.enrich import lambda_handler, reset_runtime
+    from ticketlens.local.runner import for_stack
+    from ticketlens.local.stack import describe
+    from ticketlens.settings import get_settings
+    from ticketlens.store import TicketStore
+
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         for name, value in {"AWS_ENDPOINT_URL": emulator_endpoint, "AWS_ACCESS_KEY_ID": "testing",
@@ -46,10 +56,21 @@ def seeded(emulator_endpoint: str) -> str:
             mp.setenv(name, value)
         assert main(["setup"]) == 0
         assert main(["seed"]) == 0
+        get_settings.cache_clear()
+        reset_runtime()
+        settings = get_settings()
+        store = TicketStore(settings)
+        runner = for_stack(describe(settings), settings, handler=lambda_handler, idle_wait_s=1)
+        assert run_runner_until(runner, lambda: store.count_items() >= len(SAMPLES), timeout_s=60)
         yield emulator_endpoint
-    from ticketlens.settings import get_settings
-
     get_settings.cache_clear()
+    reset_runtime()
+
+
+@pytest.fixture
+def own_stack(emulator_endpoint: str) -> Iterator[Any]:
+    """GIVEN template.yaml deployed under names of this test's own (nothing shared with others)."""
+    yield from deploy_pipeline(emulator_endpoint, uuid.uuid4().hex[:8])
 
 
 def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
@@ -63,23 +84,31 @@ def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     assert code == 0 and json.loads(out) == {"batchItemFailures": []}
 
 
-def test_ticket_processor_worker_enriches_the_seeded_tickets_and_stops_cleanly(seeded, capsys) -> None:
-    # GIVEN the worker as its console script would run it, against the emulator
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def test_ticket_processor_enriches_in_worker_processes_and_stops_cleanly(own_stack, capsys) -> None:
+    # GIVEN tickets in the raw bucket of a stack of its own, and the worker as its console
+    # script runs it, verbose, against the emulator
+    tickets = upload_generated(own_stack, 12, seed="worker")
+    env = {**os.environ, **pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")),
+           "PYTHONUNBUFFERED": "1"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "ticketlens.local.worker", "--endpoint", seeded, "--report-every", "1"],
+        [sys.executable, "-m", "ticketlens.local.worker", "--report-every", "1", "-v"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    store = own_stack.store
     try:
         # WHEN it has had time to drain the queue
-        done = wait_for(lambda: as_json(capsys, "status")["table_items"] >= len(SAMPLES), timeout_s=90, every_s=1)
+        done = wait_for(lambda: store.count_items() >= len(tickets), timeout_s=90, every_s=1)
     finally:
         # THEN SIGTERM finishes the batches in flight and exits 0
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=60)
     assert done, output[-3000:]
     assert worker.returncode == 0, output[-3000:]
-    assert "polling ticket-processing-queue" in output
+    assert f"polling {own_stack.settings.queue_name}" in output and "worker processes" in output
+    assert "SIGTERM: finishing the batches in flight" in output
+    # AND even with -v, the AWS SDK's request bodies (subjects, summaries) are not logged
+    assert "botocore" not in output
+    assert not [t.ticket_id for t in tickets if t.body[:40] in output]
 
 
 def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
@@ -123,17 +152,107 @@ def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, caps
     assert code == 1
 
 
-def test_invoke_generate_with_the_scheduled_event(seeded, capsys) -> None:
+def test_invoke_generate_with_the_scheduled_event(own_stack, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+        monkeypatch.setenv(name, value)
     code, out = run(capsys, "invoke", "generate", "--event", "events/scheduled.json")
     assert code == 0 and json.loads(out)["written"] == 5
+    assert own_stack.store.count_objects(own_stack.settings.raw_bucket) == 5
 
 
-def test_clean_empties_everything(seeded, capsys) -> None:
+def test_clean_empties_everything_on_an_emulator(own_stack, capsys, monkeypatch) -> None:
+    # GIVEN a stack of its own with tickets in it
+    upload_generated(own_stack, 3, seed="clean")
+    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+        monkeypatch.setenv(name, value)
+    assert as_json(capsys, "status")["raw_objects"] == 3
+    # WHEN `clean` runs against the (loopback) emulator
     code, _ = run(capsys, "clean")
+    # THEN everything is emptied, without a question
     status = as_json(capsys, "status")
     assert code == 0
     assert status["raw_objects"] == status["enriched_objects"] == status["table_items"] == 0
     assert status["queue"]["visible"] == 0
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Any HTTP request the AWS SDK tries is recorded and refused."""
+    from botocore.httpsession import URLLib3Session
+
+    attempts: list[str] = []
+
+    def refuse(self: Any, request: Any) -> Any:
+        attempts.append(request.url)
+        raise AssertionError(f"a destructive command opened a connection to {request.url}")
+
+    monkeypatch.setattr(URLLib3Session, "send", refuse)
+    return attempts
+
+
+@pytest.mark.parametrize("command", ["clean", "reset"])
+@pytest.mark.parametrize("endpoint", [None, "http://10.1.2.3:4566"], ids=["AWS", "remote endpoint"])
+def test_destructive_commands_refuse_anything_but_a_local_emulator(command, endpoint, capsys, monkeypatch,
+                                                                    no_network) -> None:
+    # GIVEN credentials that would work, and no emulator on this machine as the endpoint
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    args = [command] + (["--endpoint", endpoint] if endpoint else [])
+    # WHEN the command runs without --allow-aws
+    code = main(args)
+    # THEN it refuses before opening any connection, and says what to do
+    err = capsys.readouterr().err
+    assert code == 2 and "refusing to" in err and "Nothing was touched" in err and "--allow-aws" in err
+    assert no_network == []
+    # AND with --allow-aws it lists what would go, and without a terminal or --yes still refuses
+    code = main([*args, "--allow-aws"])
+    err = capsys.readouterr().err
+    assert code == 2 and "tickets-raw" in err and "tickets-metadata" in err and "pass --yes" in err
+    assert no_network == []
+
+
+def test_show_rejects_lists_what_was_not_a_ticket_with_the_reason(own_stack, capsys, monkeypatch) -> None:
+    # GIVEN an object that is not a ticket, settled by the handler
+    from ticketlens.handlers.enrich import lambda_handler
+
+    own_stack.store.put_raw("inbox/broken.json", b"{not json")
+    runner = own_stack.runner(lambda_handler)
+    assert run_runner_until(runner, lambda: runner.stats.succeeded >= 1, timeout_s=30)
+    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+        monkeypatch.setenv(name, value)
+    # WHEN the rejects are shown
+    (reject,) = as_json(capsys, "show", "rejects")
+    # THEN the object, its reason and its size are there
+    assert reject["where"] == f"s3://{own_stack.settings.raw_bucket}/inbox/broken.json"
+    assert reject["reason"].startswith("not valid JSON") and reject["raw_size"] == 9
+    code, out = run(capsys, "show", "rejects")
+    assert code == 0 and "inbox/broken.json" in out and "not valid JSON" in out
+
+
+def test_redrive_moves_dead_letters_back_and_they_are_processed(own_stack, capsys, monkeypatch) -> None:
+    # GIVEN a good ticket whose S3 event sits in the dead-letter queue (it failed transiently before)
+    from ticketlens.handlers.enrich import lambda_handler
+
+    (ticket,) = upload_generated(own_stack, 1, seed="redrive")
+    sqs, store = own_stack.store.aws.sqs, own_stack.store
+    queue, dlq = store.queue_url(own_stack.settings.queue_name), store.queue_url(own_stack.settings.dlq_name)
+    message = {}
+    assert wait_for(lambda: bool(message.update(
+        sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [{}])[0]) or message), timeout_s=10)
+    sqs.send_message(QueueUrl=dlq, MessageBody=message["Body"])
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+        monkeypatch.setenv(name, value)
+    assert len(as_json(capsys, "show", "dlq")) == 1
+    # WHEN the DLQ is redriven
+    code, out = run(capsys, "redrive")
+    # THEN the message is back on the queue, the DLQ is empty, and the ticket gets enriched
+    assert code == 0 and "moved 1 message(s)" in out
+    assert store.queue_depth(own_stack.settings.dlq_name) == {"visible": 0, "in_flight": 0}
+    runner = own_stack.runner(lambda_handler)
+    assert run_runner_until(runner, lambda: store.get_item(ticket.ticket_id) is not None, timeout_s=30)
 
 
 def test_commands_explain_an_unreachable_endpoint(capsys, monkeypatch) -> None:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from pipeline_helpers import EngineSpy, run_runner_until, upload_generated, wait_for
+from pipeline_helpers import EngineSpy, count_writes, dynamodb_writes, run_runner_until, s3_writes, upload_generated, wait_for
 
 import ticketlens.handlers.enrich as enrich
 from ticketlens import enrichment
@@ -23,17 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def counted(pipeline) -> Any:
+def counted(pipeline) -> str:
     """GIVEN the enriched bucket versioned and the metadata table streaming its writes."""
-    aws = pipeline.store.aws
-    aws.s3.put_bucket_versioning(
-        Bucket=pipeline.settings.enriched_bucket, VersioningConfiguration={"Status": "Enabled"}
-    )
-    table = aws.dynamodb.update_table(
-        TableName=pipeline.settings.table_name,
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
-    )
-    return table["TableDescription"]["LatestStreamArn"]
+    return count_writes(pipeline)
 
 
 @pytest.fixture
@@ -42,28 +34,6 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> EngineSpy:
     spy = EngineSpy(enrichment.get_enricher())
     monkeypatch.setattr(enrich, "_enricher", lambda: spy.enrich)
     return spy
-
-
-def s3_writes(pipeline, key: str) -> int:
-    versions = pipeline.store.aws.s3.list_object_versions(Bucket=pipeline.settings.enriched_bucket, Prefix=key)
-    return len([v for v in versions.get("Versions", []) if v["Key"] == key])
-
-
-def dynamodb_writes(pipeline, stream_arn: str, ticket_id: str) -> int:
-    import boto3
-
-    client = boto3.client(
-        "dynamodbstreams", endpoint_url=pipeline.endpoint, region_name=pipeline.settings.region
-    )
-    writes = 0
-    for shard in client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        for record in client.get_records(ShardIterator=iterator, Limit=1000)["Records"]:
-            if record["dynamodb"]["Keys"]["ticket_id"]["S"] == ticket_id:
-                writes += 1
-    return writes
 
 
 def the_s3_event_message(pipeline, key: str) -> dict[str, Any]:

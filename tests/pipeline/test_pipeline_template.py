@@ -139,14 +139,48 @@ def test_enrich_role_is_least_privilege(cfn: dict[str, Any]) -> None:
     statements = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" not in s]
     grants = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements}
     assert grants["ReadRawTickets"] == ("s3:GetObject", {"Fn::Sub": "${RawBucket.Arn}/*"})
-    assert grants["WriteEnrichedRecordsAndRejects"] == ("s3:PutObject", {"Fn::Sub": "${EnrichedBucket.Arn}/*"})
-    assert grants["WriteMetadata"] == ("dynamodb:PutItem", {"Fn::GetAtt": ["MetadataTable", "Arn"]})
+    assert grants["WriteEnrichedRecords"] == (["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                                              {"Fn::Sub": "${EnrichedBucket.Arn}/tickets/*"})
+    assert grants["WriteRejects"] == ("s3:PutObject", {"Fn::Sub": "${EnrichedBucket.Arn}/rejects/*"})
+    assert grants["WriteMetadata"] == (["dynamodb:PutItem", "dynamodb:DeleteItem"],
+                                       {"Fn::GetAtt": ["MetadataTable", "Arn"]})
     assert grants["IdempotencyRecords"][1] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
     assert grants["ConsumeTicketQueue"][1] == {"Fn::GetAtt": ["ProcessingQueue", "Arn"]}
     for statement in statements:
         assert statement["Effect"] == "Allow"
         assert "*" not in json.dumps(statement["Action"])
         assert statement["Resource"] != "*"
+
+
+def test_data_is_encrypted_at_rest_and_buckets_refuse_plain_http(cfn: dict[str, Any]) -> None:
+    resources = cfn["Resources"]
+    # GIVEN every bucket, table and queue of the stack
+    buckets = {n: r for n, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+    tables = {n: r for n, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+    queues = {n: r for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    assert set(buckets) == {"RawBucket", "EnrichedBucket"} and len(tables) == 2 and len(queues) == 2
+    # THEN each is encrypted at rest
+    for bucket in buckets.values():
+        (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert all(t["Properties"]["SSESpecification"]["SSEEnabled"] is True for t in tables.values())
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
+    # AND each bucket has a policy denying every request not made over TLS
+    policies = {r["Properties"]["Bucket"]["Ref"]: r["Properties"]["PolicyDocument"]
+                for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"}
+    assert set(policies) == set(buckets)
+    for name, document in policies.items():
+        (deny,) = document["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert {"Fn::Sub": f"${{{name}.Arn}}/*"} in deny["Resource"]
+
+
+def test_rejects_expire_after_a_retention_parameter(cfn: dict[str, Any], params: dict[str, str]) -> None:
+    (rule,) = cfn["Resources"]["EnrichedBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "rejects/"
+    assert rule["ExpirationInDays"] == {"Ref": "RejectsRetentionDays"}
+    assert params["RejectsRetentionDays"] == "30"
 
 
 def test_tables_have_the_keys_gsis_and_ttl_the_queries_need(cfn: dict[str, Any]) -> None:

@@ -217,6 +217,7 @@ class _Item:
 
     ref: ObjectRef
     ticket: RawTicket | None = None
+    raw: bytes = b""  # the object as read (at most max_object_bytes), for a reject record
     rejected: Rejected | None = None
     error: BaseException | None = None
     done_before: bool = False
@@ -324,7 +325,7 @@ class Batch:
         parsed = parse_ticket(raw.body, where=ref.where)
         if isinstance(parsed, Rejected):
             return _Item(ref=ref, rejected=parsed)
-        item = _Item(ref=ref, ticket=parsed)
+        item = _Item(ref=ref, ticket=parsed, raw=raw.body)
         try:
             item.done_before = self.rt.already_done(ref)
         except Exception as error:
@@ -382,7 +383,7 @@ class Batch:
             try:
                 result: dict[str, Any] = self.rt.write_once(obj=item.ref.idempotency_data(), item=item)
             except IdTaken as taken:
-                item.rejected = Rejected.of(item.ref.where, taken.reason, item.ticket.model_dump_json() if item.ticket else "")
+                item.rejected = Rejected.of(item.ref.where, taken.reason, item.raw)
             except Exception as error:
                 item.error = error
             else:

@@ -13,6 +13,13 @@ What the emulator does not do, and what this module does about it (each is appli
 * moto's CloudFormation ignores a bucket's ``NotificationConfiguration``: after the stack
   is created, the same configuration is applied with ``PutBucketNotificationConfiguration``;
 * it ignores ``TimeToLiveSpecification``: applied with ``UpdateTimeToLive``;
+* it ignores a bucket's ``LifecycleConfiguration``: applied with
+  ``PutBucketLifecycleConfiguration``;
+* it does not support ``AWS::SQS::QueuePolicy``: taken out of the stack and applied with
+  ``SetQueueAttributes`` after it is created;
+* it does not support ``AWS::S3::BucketPolicy`` either, and the template's bucket policies
+  deny every request not made over TLS, which an emulator on loopback HTTP would then
+  refuse: they are left out (and listed as such);
 * it cannot run Lambda code without Docker: the SQS ``EventSourceMapping`` is created
   disabled, and :mod:`ticketlens.local.runner` plays Lambda's poller in-process with the
   mapping's settings (batch size, window, partial batch responses, concurrency);
@@ -146,7 +153,7 @@ def translate(
 
 
 # Resource types moto's CloudFormation skips: created from the template after the stack.
-_APPLIED_AFTER = {"AWS::SQS::QueuePolicy"}
+_APPLIED_AFTER = {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy"}
 
 
 def patch_for_emulator(cfn: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -446,6 +453,8 @@ def _apply_post_create_patches(
                     QueueUrl=queue_url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
                 )
             applied.append(f"{logical_id}: not supported by the emulator's CloudFormation; set with SetQueueAttributes")
+        elif resource["Type"] == "AWS::S3::BucketPolicy":
+            applied.append(f"{logical_id}: left out: TLS-only, and the emulator serves plain HTTP on loopback")
     for logical_id, resource in cfn["Resources"].items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
@@ -461,6 +470,12 @@ def _apply_post_create_patches(
             )
             applied.append(f"{logical_id}: NotificationConfiguration ignored by the emulator's CloudFormation; "
                            "applied with PutBucketNotificationConfiguration")
+        if resource["Type"] == "AWS::S3::Bucket" and "LifecycleConfiguration" in props:
+            rules = [_lifecycle_rule(rule) for rule in intrinsics.resolve(props["LifecycleConfiguration"])["Rules"]]
+            aws.s3.put_bucket_lifecycle_configuration(Bucket=physical[logical_id],
+                                                      LifecycleConfiguration={"Rules": rules})
+            applied.append(f"{logical_id}: LifecycleConfiguration ignored by the emulator's CloudFormation; "
+                           "applied with PutBucketLifecycleConfiguration")
         if resource["Type"] == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
             ttl = intrinsics.resolve(props["TimeToLiveSpecification"])
             aws.dynamodb.update_time_to_live(
@@ -470,6 +485,15 @@ def _apply_post_create_patches(
             applied.append(f"{logical_id}: TimeToLiveSpecification ignored by the emulator's CloudFormation; "
                            "applied with UpdateTimeToLive")
     return applied
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule (the subset the template uses) in the S3 API's shape."""
+    api: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule["Status"],
+                           "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    return api
 
 
 class _Intrinsics:
