@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +44,21 @@ def _objects(endpoint: str, bucket: str) -> dict[str, bytes]:
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
+@pytest.fixture
+def generate_logs() -> Iterator[io.StringIO]:
+    """The generate handler's log stream, captured (its logger keeps the stdout of import time,
+    which may be another test's capture)."""
+    from ticketlens.handlers import generate
+
+    stream = io.StringIO()
+    handler = generate.logger.registered_handler
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
+
+
 def test_scheduled_event_writes_n_raw_tickets_dated_by_the_event(
-    raw_bucket: str, aws_env: str, capsys: pytest.CaptureFixture[str]
+    raw_bucket: str, aws_env: str, capsys: pytest.CaptureFixture[str], generate_logs: io.StringIO
 ) -> None:
     from ticketlens.handlers.generate import lambda_handler as handler
 
@@ -60,7 +75,7 @@ def test_scheduled_event_writes_n_raw_tickets_dated_by_the_event(
         assert key == f"tickets/2025/11/23/{ticket.ticket_id}.json"
         assert ticket.metadata.labels
     # AND logs are structured JSON without ticket text, and a TicketsGenerated metric is emitted as EMF
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out + generate_logs.getvalue()
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert any(r.get("message") == "tickets generated" and r.get("count") == 4 for r in records)
     emf = [r for r in records if "_aws" in r]

@@ -21,17 +21,18 @@ pytestmark = pytest.mark.slow
 
 
 def test_every_uploaded_ticket_is_enriched_into_dynamodb_and_the_enriched_bucket(pipeline) -> None:
-    # GIVEN 200 tickets uploaded to the raw bucket
-    tickets = upload_generated(pipeline, 200, seed="e2e")
+    # GIVEN 200 tickets uploaded to the raw bucket (beside whatever other tests left there)
     store = pipeline.store
+    before = store.count_items()
+    tickets = upload_generated(pipeline, 200, seed="e2e")
     log = DeliveryLog(lambda_handler)
 
     # WHEN the handler runs behind the SQS event source, as the template configures it
     runner = pipeline.runner(log)
-    done = run_runner_until(runner, lambda: store.count_items() >= 200, timeout_s=150)
+    done = run_runner_until(runner, lambda: store.count_items() >= before + 200, timeout_s=150)
 
     # THEN every ticket has its metadata item and its full record
-    assert done, f"only {store.count_items()} of 200 enriched; runner: {runner.stats}"
+    assert done, f"only {store.count_items() - before} of 200 enriched; runner: {runner.stats}"
     assert runner.stats.failed == 0
     for ticket in tickets:
         item = store.get_item(ticket.ticket_id)
@@ -41,7 +42,7 @@ def test_every_uploaded_ticket_is_enriched_into_dynamodb_and_the_enriched_bucket
         assert item["sentiment"] in {"NEGATIVE", "NEUTRAL", "POSITIVE"}
         assert item["intent"] and item["summary"]
     enriched_keys = set(store.iter_keys(pipeline.settings.enriched_bucket, "tickets/"))
-    assert {store.get_item(t.ticket_id)["s3_key"] for t in tickets} == enriched_keys
+    assert {store.get_item(t.ticket_id)["s3_key"] for t in tickets} <= enriched_keys
     record = store.get_ticket(tickets[0].ticket_id)
     assert len(record["enrichment"]["embedding"]) == EMBEDDING_DIM
     assert record["body"] == tickets[0].body

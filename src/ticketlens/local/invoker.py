@@ -149,20 +149,22 @@ class ProcessInvoker:
             self.start()
         except RuntimeError as error:
             return Result(error=str(error))
-        assert self._conn is not None
+        conn, process = self._conn, self._process
+        assert conn is not None and process is not None
         context = self.function.context()
         spec = {"name": self.function.name, "memory_mb": self.function.memory_mb, "region": self.function.region,
                 "timeout_s": self.function.timeout_s, "request_id": context.aws_request_id}
         try:
-            self._conn.send((event, spec))
+            conn.send((event, spec))
             # Lambda stops an invocation at its timeout: so does this, by killing the worker.
-            if not self._conn.poll(self.function.timeout_s + 1.0):
+            if not conn.poll(self.function.timeout_s + 1.0):
                 self._kill()
                 return Result(error=f"timed out after {self.function.timeout_s:.0f} s: worker killed, "
                                     "as Lambda stops the execution environment", request_id=context.aws_request_id)
-            status, payload = self._conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as error:
-            code = self._process.exitcode if self._process is not None else None
+            status, payload = conn.recv()
+        except (EOFError, OSError) as error:
+            process.join(5)
+            code = process.exitcode
             self._kill()
             return Result(error=f"worker died during the invocation (exit code {code}): {type(error).__name__}",
                           request_id=context.aws_request_id)
@@ -173,15 +175,17 @@ class ProcessInvoker:
     def close(self, timeout_s: float = 10.0) -> None:
         """Let the worker exit after its current invocation; kill it if it does not."""
         if self._conn is not None:
-            with contextlib.suppress(OSError, BrokenPipeError):
+            with contextlib.suppress(OSError):
                 self._conn.send(None)
         if self._process is not None:
             self._process.join(timeout_s)
         self._kill()
 
     def kill(self) -> None:
-        """Stop the worker now (a stopping runner that cannot wait for the invocation)."""
-        self._kill()
+        """Stop the worker now, from another thread: its invocation ends as a failure."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
 
     def _kill(self) -> None:
         if self._process is not None and self._process.is_alive():
