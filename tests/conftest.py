@@ -3,6 +3,8 @@ boto3 calls over HTTP, nothing is patched in-process."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,3 +112,17 @@ def pipeline(emulator_endpoint: str) -> Iterator[Pipeline]:
     """GIVEN template.yaml deployed to the emulator (SAM transform offline + CloudFormation),
     with resource names unique to this test module."""
     yield from deploy_pipeline(emulator_endpoint, uuid.uuid4().hex[:8])
+
+
+@contextlib.contextmanager
+def captured_logs(logger: Any) -> Iterator[io.StringIO]:
+    """A powertools Logger's output, captured. Its handler keeps the stream it was created
+    with (maybe an earlier test's, long closed), so the stream is swapped directly, not
+    through setStream(), which would flush the old one."""
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous, handler.stream = handler.stream, stream
+    try:
+        yield stream
+    finally:
+        handler.stream = previous

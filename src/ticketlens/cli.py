@@ -19,7 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.training.summary_eval",  # eval-summary
     "ticketlens.training.urgency_fit",  # eval-urgency
     "ticketlens.generator.commands",  # generate
-    "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke
+    "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke, redrive
+    "ticketlens.faults.harness",  # faults
 )
 
 

@@ -48,13 +48,12 @@ def _objects(endpoint: str, bucket: str) -> dict[str, bytes]:
 def generate_logs() -> Iterator[io.StringIO]:
     """The generate handler's log stream, captured (its logger keeps the stdout of import time,
     which may be another test's capture)."""
+    from conftest import captured_logs
+
     from ticketlens.handlers import generate
 
-    stream = io.StringIO()
-    handler = generate.logger.registered_handler
-    previous = handler.setStream(stream)
-    yield stream
-    handler.setStream(previous)
+    with captured_logs(generate.logger) as stream:
+        yield stream
 
 
 def test_scheduled_event_writes_n_raw_tickets_dated_by_the_event(

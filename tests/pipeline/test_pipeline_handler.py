@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import captured_logs
 from pipeline_helpers import run_runner_until
 
 from ticketlens.handlers import enrich
@@ -55,11 +56,8 @@ def test_parse_s3_event_decodes_keys_and_skips_the_test_event() -> None:
 @pytest.fixture
 def handler_logs() -> Any:
     """The enrich handler's log stream, captured (its handler holds the stdout of import time)."""
-    stream = io.StringIO()
-    handler = enrich.logger.registered_handler
-    previous = handler.setStream(stream)
-    yield stream
-    handler.setStream(previous)
+    with captured_logs(enrich.logger) as stream:
+        yield stream
 
 
 def test_sqs_batch_event_enriches_good_records_and_settles_the_bad_one_as_a_reject(pipeline, capsys, handler_logs) -> None:

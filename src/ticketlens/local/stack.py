@@ -330,11 +330,18 @@ def describe(
     settings: Settings | None = None,
     template_path: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    deployed: Mapping[str, str] | None = None,
 ) -> Stack:
-    """The template's local settings without deploying anything (for workers on any endpoint)."""
+    """The template's local settings without deploying anything (for workers on any endpoint).
+
+    ``deployed`` (:func:`deployed_parameters`) are the values a stack was deployed with; those
+    the template still declares take the place of its defaults.
+    """
     settings = settings or get_settings()
     template = load_template(find_template(template_path))
-    parameters = parameter_values(template, {**settings_parameters(template, settings), **(overrides or {})})
+    declared = template.get("Parameters") or {}
+    kept = {name: value for name, value in (deployed or {}).items() if name in declared}
+    parameters = parameter_values(template, {**kept, **settings_parameters(template, settings), **(overrides or {})})
     return Stack(
         name=settings.stack_name,
         outputs={},
@@ -342,6 +349,20 @@ def describe(
         event_sources=event_sources(template, parameters),
         schedules=schedules(template, parameters),
     )
+
+
+def deployed_parameters(settings: Settings | None = None) -> dict[str, str]:
+    """The parameters the stack was deployed with ({} when there is no such stack to ask).
+
+    A worker configures its event source from these, so a stack deployed with other timeouts
+    or batch sizes than the template's defaults is served as deployed.
+    """
+    settings = settings or get_settings()
+    try:
+        stacks = clients(settings).cloudformation.describe_stacks(StackName=settings.stack_name)["Stacks"]
+    except Exception:  # noqa: BLE001 - no stack, no CloudFormation access: the template's defaults
+        return {}
+    return {p["ParameterKey"]: p["ParameterValue"] for p in (stacks[0].get("Parameters") or []) if stacks}
 
 
 TEMPLATE_TAG = "ticketlens:template-sha256"

@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         stack = (stack_module.deploy(settings, args.template, log=log.info) if args.setup
-                 else stack_module.describe(settings, args.template))
+                 else stack_module.describe(settings, args.template,
+                                               deployed=stack_module.deployed_parameters(settings)))
     except stack_module.DeployError as error:
         log.error("%s", error)
         return 1
