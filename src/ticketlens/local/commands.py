@@ -41,7 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="seconds before a failed message is retried (local shortcut; Lambda waits the visibility timeout)")
     p.add_argument("--no-generator", action="store_true", help="only process what arrives (e.g. from ticket-generator)")
     p.add_argument("--keep", action="store_true", help="keep the emulator serving after --tickets N is reached")
-    p.add_argument("--emf", action="store_true", help="print the handlers' EMF metrics (off in the demo)")
     p.add_argument("--template", help="path to template.yaml (default: found from the current directory)")
     p.set_defaults(func=cmd_demo)
 
@@ -270,7 +269,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         template=args.template,
         retry_delay_s=args.retry_delay,
         keep=args.keep,
-        emf=args.emf,
     )
     try:
         return run_demo(options)

@@ -53,7 +53,6 @@ class DemoOptions:
     refresh_s: float = 1.0
     retry_delay_s: int | None = 5
     keep: bool = False
-    emf: bool = False
     keep_alive: bool = True
 
 
@@ -238,8 +237,6 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     from . import stack as stack_module
     from .emulator import Emulator, free_port, use_endpoint
 
-    if not options.emf:
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     started = time.monotonic()
     emulator = None
     endpoint = options.endpoint or os.environ.get("AWS_ENDPOINT_URL")
