@@ -119,11 +119,9 @@ class _Progress:
 
 def _parse(line: str, number: int, strict: bool) -> RawTicket | Rejected:
     where = f"line {number}"
-    if strict:
-        return parse_ticket(line, where)
-    parsed = parse_ticket(with_identity(line, number, int(time.time())), where)
-    if isinstance(parsed, Rejected):
-        return parsed.model_copy(update={"raw": line})  # keep the line verbatim for replay
+    parsed = parse_ticket(line if strict else with_identity(line, number, int(time.time())), where)
+    if isinstance(parsed, Rejected):  # keep the line verbatim for replay: it is the user's own file
+        return parsed.model_copy(update={"raw": line, "raw_truncated": False})
     return parsed
 
 
