@@ -442,6 +442,11 @@ def _cmd_faults(args: argparse.Namespace) -> int:
         return 2
     config = HarnessConfig(tickets=args.tickets, kills=args.kills, concurrency=args.concurrency,
                            endpoint=args.endpoint, seed=args.seed, big=not args.no_big, timeout_s=args.timeout)
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds through run(), which stops the worker and the emulator
+
+    signal.signal(signal.SIGTERM, interrupted)
     report = run(config, say=lambda message: print(message, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
