@@ -6,7 +6,7 @@ so that onnxruntime's fusion and quantisation turn it into byte-identical `model
 `model-int8.onnx` files (the `model_version` every head and figure refers to). Names are
 labels only; they follow that exporter's scheme: `{module path}/{Op}_{k}` per module, and
 for the few values it left unscoped, its global value ids (`Constant_258` → `onnx::Unsqueeze_214`),
-which step by a fixed amount per layer. `tests/models/test_graph.py` checks this graph
+which step by a fixed amount per layer. `tests/models/test_reference.py` checks this graph
 against the torch export node by node when the `reference` extra is installed.
 """
 
@@ -28,9 +28,9 @@ IR_VERSION = 8
 OUTPUT = "token_states"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
-# The torch exporter's value ids for MiniLM-L6: where its unscoped names start, and how far
-# they move per encoder layer (one layer adds 71 nodes and 84 values to its counters).
-_POSITION_IDS = ("Constant_163", "onnx::Slice_110")
+# The torch exporter's ids for MiniLM-L6: where its unscoped names start, and how far its node
+# and value counters move per encoder layer (71 and 84: traced nodes, most folded away).
+_POSITION_IDS_NODE, _POSITION_IDS_VALUE = 163, 110
 _LAYER_CONSTANT_BASE, _LAYER_CONSTANT_STEP = 258, 71
 _LAYER_VALUE_BASE, _LAYER_VALUE_STEP = 214, 84
 # Offsets inside a layer of the eight unscoped [0] axes (two per Unsqueeze pair).
@@ -40,6 +40,14 @@ _LAYER_VALUE_OFFSETS = (0, 2, 9, 11, 18, 20, 46, 48)
 # output, intermediate, output.
 _MATMUL_BASE, _MATMUL_STEP = 714, 13
 _MATMUL_OFFSETS = {"query": 0, "key": 7, "value": 8, "attention": 10, "intermediate": 11, "output": 12}
+_DENSE_MODULES = {
+    "query": "attention.self.query",
+    "key": "attention.self.key",
+    "value": "attention.self.value",
+    "attention": "attention.output.dense",
+    "intermediate": "intermediate.dense",
+    "output": "output.dense",
+}
 
 
 @dataclass(frozen=True)
@@ -86,9 +94,20 @@ class _Writer:
 
     def unscoped_const(self, node_id: int, consumer: str, value_id: int, value: np.ndarray) -> str:
         output = f"onnx::{consumer}_{value_id}"
-        node = helper.make_node("Constant", [], [output], name=f"Constant_{node_id}", value=numpy_helper.from_array(value))
-        self.nodes.append(node)
+        tensor = numpy_helper.from_array(value)
+        self.nodes.append(helper.make_node("Constant", [], [output], name=f"Constant_{node_id}", value=tensor))
         return output
+
+    def dim(self, scope: str, x: str, axis: int) -> str:
+        """One dimension of x's shape, as a scalar."""
+        return self.op(scope, "Gather", [self.op(scope, "Shape", [x]), self.const(scope, _scalar_i64(axis))], axis=0)
+
+    def dense(self, scope: str, x: str, weight: str, bias: str) -> str:
+        return self.op(scope, "Add", [bias, self.op(scope, "MatMul", [x, weight])])
+
+    def layer_norm(self, scope: str, x: str, param: str, epsilon: float, output: str | None = None) -> str:
+        inputs = [x, f"{param}.weight", f"{param}.bias"]
+        return self.op(f"{scope}/LayerNorm", "LayerNormalization", inputs, output, axis=-1, epsilon=epsilon)
 
 
 def _i64(*values: int) -> np.ndarray:
@@ -105,12 +124,9 @@ def _scalar_f32(value: float) -> np.ndarray:
 
 def _embeddings(w: _Writer, config: BertConfig, max_positions: int) -> str:
     scope = "/bert/embeddings"
-    shape = w.op(scope, "Shape", ["input_ids"])
-    seq = w.op(scope, "Gather", [shape, w.const(scope, _scalar_i64(1))], axis=0)
-    node_id, value_id = _POSITION_IDS
+    seq = w.dim(scope, "input_ids", 1)
     position_ids = w.unscoped_const(
-        int(node_id.split("_")[1]), "Slice", int(value_id.split("_")[-1]),
-        np.arange(max_positions, dtype=np.int64)[None, :],
+        _POSITION_IDS_NODE, "Slice", _POSITION_IDS_VALUE, np.arange(max_positions, dtype=np.int64)[None, :]
     )
     axes, starts = w.const(scope, _i64(1)), w.const(scope, _i64(0))
     ends = w.op(scope, "Unsqueeze", [seq, w.const(scope, _i64(0))])
@@ -122,11 +138,7 @@ def _embeddings(w: _Writer, config: BertConfig, max_positions: int) -> str:
     summed = w.op(scope, "Add", [words, types])
     position = w.op(f"{scope}/position_embeddings", "Gather", ["bert.embeddings.position_embeddings.weight", positions])
     summed = w.op(scope, "Add", [summed, position])
-    return w.op(
-        f"{scope}/LayerNorm", "LayerNormalization",
-        [summed, "bert.embeddings.LayerNorm.weight", "bert.embeddings.LayerNorm.bias"],
-        axis=-1, epsilon=config.epsilon,
-    )
+    return w.layer_norm(scope, summed, "bert.embeddings.LayerNorm", config.epsilon)
 
 
 @dataclass(frozen=True)
@@ -142,9 +154,7 @@ def _attention_mask(w: _Writer, hidden: str) -> _Mask:
     """transformers' padding mask as traced: (batch, 1, q, k) of 0 or float32 min."""
     s = "/bert"
     mask = w.op(s, "Cast", ["attention_mask"], to=TensorProto.BOOL)
-    seq = w.op(s, "Gather", [w.op(s, "Shape", [hidden]), w.const(s, _scalar_i64(1))], axis=0)
-    kv_len = w.op(s, "Gather", [w.op(s, "Shape", [mask]), w.const(s, _scalar_i64(1))], axis=0)
-    batch = w.op(s, "Gather", [w.op(s, "Shape", [hidden]), w.const(s, _scalar_i64(0))], axis=0)
+    seq, kv_len, batch = w.dim(s, hidden, 1), w.dim(s, mask, 1), w.dim(s, hidden, 0)
     ranges = []
     for size in (batch, seq, kv_len):
         limit = w.op(s, "Cast", [size], to=TensorProto.INT64)
@@ -180,10 +190,6 @@ def _attention_mask(w: _Writer, hidden: str) -> _Mask:
     return _Mask(additive=w.op(s, "Where", [allowed, zero, lowest]), batch=batch, seq=seq)
 
 
-def _dense(w: _Writer, scope: str, x: str, weight: str, bias: str) -> str:
-    return w.op(scope, "Add", [bias, w.op(scope, "MatMul", [x, weight])])
-
-
 def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, output: str | None) -> str:
     p = f"bert.encoder.layer.{index}"
     scope = f"/bert/encoder/layer.{index}"
@@ -192,28 +198,27 @@ def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, outp
     if index == 0:
         batch, seq = mask.batch, mask.seq  # the exporter shared these with the mask's sizes
     else:
-        batch = w.op(self_scope, "Gather", [w.op(self_scope, "Shape", [x]), w.const(self_scope, _scalar_i64(0))], axis=0)
-        seq = w.op(self_scope, "Gather", [w.op(self_scope, "Shape", [x]), w.const(self_scope, _scalar_i64(1))], axis=0)
+        batch, seq = w.dim(self_scope, x, 0), w.dim(self_scope, x, 1)
     node_ids = iter(_LAYER_CONSTANT_BASE + _LAYER_CONSTANT_STEP * index + k for k in _LAYER_CONSTANT_OFFSETS)
     value_ids = iter(_LAYER_VALUE_BASE + _LAYER_VALUE_STEP * index + k for k in _LAYER_VALUE_OFFSETS)
 
     def sizes() -> list[str]:
-        return [
-            w.op(self_scope, "Unsqueeze", [size, w.unscoped_const(next(node_ids), "Unsqueeze", next(value_ids), _i64(0))])
-            for size in (batch, seq)
-        ]
+        axes = (w.unscoped_const(next(node_ids), "Unsqueeze", next(value_ids), _i64(0)) for _ in range(2))
+        return [w.op(self_scope, "Unsqueeze", [size, axis]) for size, axis in zip((batch, seq), axes, strict=True)]
 
     def heads_shape() -> str:
         dims = sizes() + [w.const(self_scope, _i64(-1)), w.const(self_scope, _i64(config.head_width))]
         return w.op(self_scope, "Concat", dims, axis=0)
 
-    query = _dense(w, f"{self_scope}/query", x, matmul["query"], f"{p}.attention.self.query.bias")
+    def split_heads(x: str, shape: str) -> str:
+        return w.op(self_scope, "Reshape", [x, shape], allowzero=0)
+
+    query = w.dense(f"{self_scope}/query", x, matmul["query"], f"{p}.attention.self.query.bias")
     q_shape, k_shape, v_shape = heads_shape(), heads_shape(), heads_shape()
-    query = w.op(self_scope, "Transpose", [w.op(self_scope, "Reshape", [query, q_shape], allowzero=0)], perm=[0, 2, 1, 3])
-    key = _dense(w, f"{self_scope}/key", x, matmul["key"], f"{p}.attention.self.key.bias")
-    key = w.op(self_scope, "Reshape", [key, k_shape], allowzero=0)
-    value = _dense(w, f"{self_scope}/value", x, matmul["value"], f"{p}.attention.self.value.bias")
-    value = w.op(self_scope, "Transpose", [w.op(self_scope, "Reshape", [value, v_shape], allowzero=0)], perm=[0, 2, 1, 3])
+    query = w.op(self_scope, "Transpose", [split_heads(query, q_shape)], perm=[0, 2, 1, 3])
+    key = split_heads(w.dense(f"{self_scope}/key", x, matmul["key"], f"{p}.attention.self.key.bias"), k_shape)
+    value = w.dense(f"{self_scope}/value", x, matmul["value"], f"{p}.attention.self.value.bias")
+    value = w.op(self_scope, "Transpose", [split_heads(value, v_shape)], perm=[0, 2, 1, 3])
     key = w.op(self_scope, "Transpose", [key], perm=[0, 2, 3, 1])
     scores = w.op(self_scope, "MatMul", [query, key])
     scale = w.const(self_scope, _scalar_f32(config.head_width**-0.5))
@@ -224,23 +229,17 @@ def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, outp
     context = w.op(self_scope, "Reshape", [context, merged], allowzero=0)
 
     out_scope = f"{scope}/attention/output"
-    attended = _dense(w, f"{out_scope}/dense", context, matmul["attention"], f"{p}.attention.output.dense.bias")
-    attended = w.op(
-        f"{out_scope}/LayerNorm", "LayerNormalization",
-        [w.op(out_scope, "Add", [attended, x]), f"{p}.attention.output.LayerNorm.weight", f"{p}.attention.output.LayerNorm.bias"],
-        axis=-1, epsilon=config.epsilon,
-    )
-    inner = _dense(w, f"{scope}/intermediate/dense", attended, matmul["intermediate"], f"{p}.intermediate.dense.bias")
+    attended = w.dense(f"{out_scope}/dense", context, matmul["attention"], f"{p}.attention.output.dense.bias")
+    attended = w.op(out_scope, "Add", [attended, x])
+    attended = w.layer_norm(out_scope, attended, f"{p}.attention.output.LayerNorm", config.epsilon)
+    inner = w.dense(f"{scope}/intermediate/dense", attended, matmul["intermediate"], f"{p}.intermediate.dense.bias")
     act = f"{scope}/intermediate/intermediate_act_fn"  # exact GELU: x * (1 + erf(x / sqrt 2)) * 0.5
     erf = w.op(act, "Erf", [w.op(act, "Div", [inner, w.const(act, _scalar_f32(math.sqrt(2.0)))])])
     gelu = w.op(act, "Mul", [inner, w.op(act, "Add", [erf, w.const(act, _scalar_f32(1.0))])])
     gelu = w.op(act, "Mul", [gelu, w.const(act, _scalar_f32(0.5))])
-    out = _dense(w, f"{scope}/output/dense", gelu, matmul["output"], f"{p}.output.dense.bias")
-    return w.op(
-        f"{scope}/output/LayerNorm", "LayerNormalization",
-        [w.op(f"{scope}/output", "Add", [out, attended]), f"{p}.output.LayerNorm.weight", f"{p}.output.LayerNorm.bias"],
-        output, axis=-1, epsilon=config.epsilon,
-    )
+    out = w.dense(f"{scope}/output/dense", gelu, matmul["output"], f"{p}.output.dense.bias")
+    out = w.op(f"{scope}/output", "Add", [out, attended])
+    return w.layer_norm(f"{scope}/output", out, f"{p}.output.LayerNorm", config.epsilon, output)
 
 
 def _initializers(weights: dict[str, np.ndarray], config: BertConfig) -> list[onnx.TensorProto]:
@@ -256,10 +255,8 @@ def _initializers(weights: dict[str, np.ndarray], config: BertConfig) -> list[on
         named += [f"{p}.attention.output.dense.bias", f"{p}.attention.output.LayerNorm.weight",
                   f"{p}.attention.output.LayerNorm.bias", f"{p}.intermediate.dense.bias", f"{p}.output.dense.bias",
                   f"{p}.output.LayerNorm.weight", f"{p}.output.LayerNorm.bias"]
-        modules = {"query": "attention.self.query", "key": "attention.self.key", "value": "attention.self.value",
-                   "attention": "attention.output.dense", "intermediate": "intermediate.dense", "output": "output.dense"}
         dense += [
-            (f"onnx::MatMul_{_MATMUL_BASE + _MATMUL_STEP * i + offset}", f"{p}.{modules[role]}.weight")
+            (f"onnx::MatMul_{_MATMUL_BASE + _MATMUL_STEP * i + offset}", f"{p}.{_DENSE_MODULES[role]}.weight")
             for role, offset in _MATMUL_OFFSETS.items()
         ]
     tensors = [numpy_helper.from_array(_float32(weights, key), f"bert.{key}") for key in named]
