@@ -77,6 +77,8 @@ lint-template:
 	test -x $(SAM_VENV)/bin/sam || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
 
+# The reference arm (sentence-transformers + torch) runs where `make reference` installed it;
+# without it the benchmark compares int8 with fp32 and says so.
 bench: models
 	$(TL) bench
 
