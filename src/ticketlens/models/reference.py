@@ -16,9 +16,11 @@ import numpy as np
 from ticketlens.models.build import source_model_dir
 from ticketlens.models.encoder import Encoded
 
-# The versions whose torch.onnx.export the torch-free graph writer reproduces node for node
-# (src/ticketlens/models/_bert_graph.py); other versions may name or order nodes differently.
+# The versions whose output the torch-free graph writers reproduce byte for byte: torch's
+# export (models/_bert_graph.py) and onnxruntime's fusion of it (models/_fused_graph.py).
+# Other versions may name, order or fuse nodes differently.
 EXPORT_MIRRORS = {"torch": "2.13.0", "transformers": "5.24.0"}
+FUSION_MIRRORS = {"onnxruntime": "1.32.0"}
 
 
 class ReferenceEncoder:
@@ -86,3 +88,15 @@ def export_with_torch(source: Path, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+
+
+def fuse_with_onnxruntime(raw: Path, target: Path) -> None:
+    """onnxruntime's transformer fusion of the unfused graph (the fp32 build before this one).
+
+    Its shape inference needs sympy, which torch brings; the torch-free build writes the
+    fused graph directly instead."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    # MiniLM-L6: 12 heads of width 32, hidden size 384.
+    fused = optimize_model(str(raw), model_type="bert", num_heads=12, hidden_size=384, opt_level=0)
+    fused.save_model_to_file(str(target))
