@@ -116,3 +116,27 @@ def test_unfused_graph_computes_the_shipped_token_states(tmp_path: Path) -> None
     # THEN every real token's state agrees with the shipped model's
     for row, shipped in enumerate(encoded.token_states):
         assert np.abs(states[row, : len(shipped)] - shipped).max() < 1e-4
+
+
+def test_build_models_without_onnx_says_what_to_install(tmp_path: Path) -> None:
+    # GIVEN a process where onnx cannot be imported (a runtime-only install)
+    script = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'onnx':\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from ticketlens.cli import main\n"
+        "sys.exit(main(['build-models', '--out', sys.argv[1]]))\n"
+    )
+    src = str(Path(ticketlens.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    # WHEN `ticketlens build-models` runs
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "models")], capture_output=True, text=True, env=env, timeout=120
+    )
+    # THEN it exits 2 with the reason and the install command, and leaves no folder behind
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "onnx is missing" in proc.stderr and "pip install -e '.[models]'" in proc.stderr
+    assert not (tmp_path / "models").exists()
