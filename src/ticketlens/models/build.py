@@ -33,8 +33,8 @@ MANIFEST_FILE = "manifest.json"
 # torch; this builder writes them byte for byte (onnx 1.23, onnxruntime 1.32). Another
 # onnx or onnxruntime may serialise or quantise differently: the build says so, not fails.
 REFERENCE_SHA256 = {
-    "model.onnx": "930c36fcbae2c8423f88a2ec02014ebfe71062d56f031feaf11a379f178a8438",
-    "model-int8.onnx": "d9562686b9792de59908806ba077012dc7b64e41bff511e373d453d08bb7e9a9",
+    FP32_FILE: "930c36fcbae2c8423f88a2ec02014ebfe71062d56f031feaf11a379f178a8438",
+    INT8_FILE: "d9562686b9792de59908806ba077012dc7b64e41bff511e373d453d08bb7e9a9",
 }
 
 
