@@ -1,15 +1,11 @@
-"""The onnxruntime encoder matches sentence-transformers, and its build is reproducible."""
+"""The onnxruntime encoder matches sentence-transformers (the `reference` extra)."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ticketlens.models import Encoder, load_encoder
-from ticketlens.models.build import FP32_FILE, MANIFEST_FILE, _export_fp32, _sha256, source_model_dir
 from ticketlens.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -87,6 +83,10 @@ def encoder() -> Encoder:
 
 @pytest.fixture(scope="module")
 def reference_embeddings() -> np.ndarray:
+    pytest.importorskip(
+        "sentence_transformers",
+        reason="parity needs the reference extra (torch + sentence-transformers); `make test` installs it",
+    )
     from ticketlens.models.reference import ReferenceEncoder
 
     return ReferenceEncoder().embed(TEXTS)
@@ -103,9 +103,25 @@ def test_fp32_matches_sentence_transformers_on_every_text(encoder: Encoder, refe
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 
+def test_fp32_token_states_match_sentence_transformers(encoder: Encoder, reference_embeddings: np.ndarray) -> None:
+    from ticketlens.models.reference import ReferenceEncoder
+
+    # GIVEN the per-token states sentence-transformers computes (what summaries pool)
+    reference = ReferenceEncoder().encode(TEXTS[:16])
+    # WHEN the fp32 encoder computes them for the same texts
+    ours = encoder.encode(TEXTS[:16])
+    # THEN the same tokens come out with the same states (measured: 5e-6 at most)
+    for mine, theirs in zip(ours.token_states, reference.token_states, strict=True):
+        assert mine.shape == theirs.shape
+        assert np.abs(mine - theirs).max() < 1e-4
+
+
 def test_int8_keeps_mean_cosine(reference_embeddings: np.ndarray) -> None:
+    # GIVEN the int8 encoder
     int8 = load_encoder(Settings(encoder_variant="int8"))
+    # WHEN it embeds the parity texts
     cosine = (int8.embed(TEXTS) * reference_embeddings).sum(axis=1)
+    # THEN its vectors stay close to sentence-transformers' on average (measured: 0.991)
     assert cosine.mean() >= 0.99, cosine.mean()
 
 
@@ -124,16 +140,3 @@ def test_token_states_cover_the_text(encoder: Encoder) -> None:
     assert states.shape == (len(offsets), 384)
     spans = [text[a:b].lower() for a, b in offsets if b > a]
     assert spans[:3] == ["cannot", "log", "in"]
-
-
-def test_export_is_reproducible(tmp_path: Path, encoder: Encoder) -> None:
-    # GIVEN the model folder the engine loaded
-    model_dir = Path(Settings().model_dir)
-    manifest = json.loads((model_dir / MANIFEST_FILE).read_text())
-    # WHEN the fp32 model is exported again from the packaged weights
-    from ticketlens.models.build import _fuse
-
-    _export_fp32(source_model_dir(), tmp_path / "raw.onnx")
-    _fuse(tmp_path / "raw.onnx", tmp_path / FP32_FILE)
-    # THEN it is byte-identical to the one in the manifest (same torch/onnx versions)
-    assert _sha256(tmp_path / FP32_FILE) == manifest["files"][FP32_FILE]
