@@ -150,7 +150,7 @@ async function refresh() {
     const hours = $("urgent-window").value;
     const [tickets, urgent, status] = await Promise.all([
       api(`/api/tickets?${filterParams().toString()}`),
-      api(`/api/urgent?hours=${encodeURIComponent(hours)}`),
+      api(`/api/urgent?hours=${encodeURIComponent(hours)}&limit=20`),
       api("/api/status"),
     ]);
     state.lastTickets = tickets.tickets;
@@ -223,7 +223,7 @@ function renderTickets(tickets, page) {
 function renderUrgent(tickets) {
   const items = tickets.map((t) => h("li", { dataset: { ticketId: t.ticket_id, urgency: t.urgency, createdAt: String(t.created_at) } },
     badge("urgency", t.urgency, t.urgency_confidence),
-    h("span", { class: "wait", title: when(t.created_at) }, `waiting ${ago(t.created_at)}`),
+    h("span", { class: "wait", title: when(t.created_at) }, `${ago(t.created_at)} old`),
     h("a", { href: ticketHref(t.ticket_id) }, t.subject || t.summary || t.ticket_id),
     h("div", { class: "summary" }, t.summary || ""),
     markers(t)));
@@ -290,10 +290,11 @@ function drawChart(figure, dimension, counts) {
         svg("title", {}, `${value}: ${count} (${when(start)})`)));
     });
   });
-  for (const i of [0, Math.floor(n / 2), n - 1]) {
+  for (const [i, anchor] of [[0, "start"], [Math.floor(n / 2), "middle"], [n - 1, "end"]]) {
     const label = new Date(counts.buckets[i] * 1000);
     const text = counts.bucket_s >= 86400 / 4 ? label.toLocaleDateString() : label.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    chart.append(svg("text", { x: left + i * barW, y: H - 4, class: "axis" }, text));
+    const x = anchor === "end" ? left + (i + 1) * barW : anchor === "middle" ? left + (i + 0.5) * barW : left + i * barW;
+    chart.append(svg("text", { x, y: H - 4, class: "axis", "text-anchor": anchor }, text));
   }
   const legend = h("ul", { class: "legend" }, values.map((value, k) => {
     const total = series[value].reduce((a, b) => a + b, 0);
