@@ -45,7 +45,7 @@ def _browser_or_skip() -> None:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        missing.append("selenium (pip install -e '.[board]')")
+        missing.append("selenium (pip install -e '.[dev]')")
     if missing:
         reason = f"no headless browser here: {', '.join(missing)} (apt-get install chromium chromium-driver)"
         if os.environ.get("CI") == "true":

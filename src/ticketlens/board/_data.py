@@ -109,6 +109,11 @@ class BoardData:
         self._counts = _CountCache()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="board-query")
 
+    def clear_cache(self) -> None:
+        """Forget cached counts (a benchmark's cold start; a corrected past you want now)."""
+        with self._counts.lock:
+            self._counts.entries.clear()
+
     @property
     def _table(self) -> str:
         return self.store.settings.table_name
