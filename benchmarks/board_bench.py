@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_bench import EmulatorProcess  # noqa: E402 - the same child-process emulator as the e2e bench
+from e2e_bench import EmulatorProcess
 
 INTENTS = {"login_issue": 14, "account_issue": 10, "payment_issue": 12, "billing_issue": 14, "bug_report": 18,
            "feature_request": 9, "security_concern": 5, "general_inquiry": 14, "other": 4}

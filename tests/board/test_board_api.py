@@ -259,7 +259,7 @@ def test_every_table_read_is_a_query_on_an_index_or_a_key(pipeline) -> None:
     pipeline.store.put_enriched(ticket)
     calls: list[tuple[str, dict]] = []
 
-    def record(model, params, **_):  # noqa: ANN001 - botocore's hook signature
+    def record(model, params, **_):
         calls.append((model.name, params))
 
     events = pipeline.store.aws.dynamodb.meta.events
@@ -304,7 +304,7 @@ def test_pages_and_assets_are_served_with_a_strict_policy_and_no_inline_markup(p
     for path, kind in [("/", "text/html"), ("/ticket?id=x", "text/html"), ("/static/board.js", "text/javascript"),
                        ("/static/board.css", "text/css")]:
         # WHEN a page or asset is fetched
-        status, headers, body = api.call(path)
+        status, headers, _body = api.call(path)
         # THEN it comes with a CSP that allows only the app's own scripts, and no sniffing
         assert status == 200 and headers["Content-Type"].startswith(kind), path
         assert "script-src 'self'" in headers["Content-Security-Policy"]

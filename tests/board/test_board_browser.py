@@ -226,7 +226,7 @@ def test_urgent_queue_lists_critical_and_high_oldest_first(live: Live) -> None:
     live.driver.find_element("css selector", "#urgent-list li[data-ticket-id] a").click()
     live.wait(lambda d: d.execute_script("return document.body.dataset.loaded") == "true", 15)
     why = live.driver.find_element("id", "why-urgency").text
-    assert why.startswith("Why critical") or why.startswith("Why high")
+    assert why.startswith(("Why critical", "Why high"))
     assert live.driver.execute_script("return document.querySelectorAll('#why-urgency tbody tr').length") >= 1
     live.screenshot("board-ticket.png")
 

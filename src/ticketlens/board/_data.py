@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..schemas import SENTIMENTS, URGENCY_LEVELS
 from botocore.exceptions import ClientError
 
+from ..schemas import SENTIMENTS, URGENCY_LEVELS
 from ..store import INTENT_INDEX, SENTIMENT_INDEX, URGENCY_INDEX, TicketStore, from_item, is_missing
 
 # What a list row needs: no body, no customer, no embedding (the item has none anyway).

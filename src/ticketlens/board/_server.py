@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -37,7 +37,7 @@ def function_url_event(method: str, target: str, headers: dict[str, str], source
     query: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value  # as API Gateway joins repeats
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lowered = {name.lower(): value for name, value in headers.items()}
     return {
         "version": "2.0",
@@ -128,10 +128,10 @@ def _handler(pool: _ResolverPool) -> type[BaseHTTPRequestHandler]:
         server_version = "ticketlens-board"
         sys_version = ""
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._answer(send_body=True)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._answer(send_body=False)
 
         def _answer(self, send_body: bool) -> None:
@@ -161,7 +161,7 @@ def _handler(pool: _ResolverPool) -> type[BaseHTTPRequestHandler]:
             if send_body:
                 self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet; see log.debug above
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler
