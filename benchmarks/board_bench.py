@@ -255,11 +255,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(result)
             print(f"  {name:<26} p50 {result['p50_ms']:8.1f} ms  p95 {result['p95_ms']:8.1f} ms", file=sys.stderr,
                   flush=True)
+        report(args, where, rows)
     finally:
         if server is not None:
             server.stop()
-        emulator.stop()
+        stop(emulator)
+    return 0
 
+
+def report(args: argparse.Namespace, where: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{args.tickets} tickets over {args.days:g} days; {where}; {args.requests} requests per endpoint; "
           f"load average {os.getloadavg()[0]:.1f}\n")
     print("| endpoint | p50 ms | p95 ms | max ms | DynamoDB calls per request | items read per request |")
@@ -272,7 +276,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nscans: {scans or 'none'}")
     if args.json:
         Path(args.json).write_text(json.dumps({"tickets": args.tickets, "where": where, "rows": rows}, indent=2))
-    return 0
+
+
+def stop(emulator: EmulatorProcess) -> None:
+    """A moto holding 100,000 items can take a while to exit: wait, then end it."""
+    import subprocess
+
+    try:
+        emulator.stop()
+    except subprocess.TimeoutExpired:
+        emulator.process.kill()
+        emulator.process.wait(timeout=10)
 
 
 def measure_many(url: str, paths: list[str], log: CallLog) -> dict[str, Any]:
