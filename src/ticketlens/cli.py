@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.generator.commands",  # generate
     "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke, redrive
     "ticketlens.faults.harness",  # faults
+    "ticketlens.board.commands",  # board
 )
 
 

@@ -49,7 +49,7 @@ def test_transform_yields_the_pipeline_resources(cfn: dict[str, Any]) -> None:
     assert kinds.count("AWS::S3::Bucket") == 2
     assert kinds.count("AWS::SQS::Queue") == 2
     assert kinds.count("AWS::DynamoDB::Table") == 2
-    assert kinds.count("AWS::Lambda::Function") == 2
+    assert kinds.count("AWS::Lambda::Function") == 3  # enrich, generate, board
     assert kinds.count("AWS::Lambda::LayerVersion") == 2
     assert {"AWS::SQS::QueuePolicy", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule"} <= set(kinds)
 

@@ -186,6 +186,101 @@ def assess(
     return results
 
 
+@dataclass(frozen=True)
+class Contribution:
+    """One reason a ticket got its points: what fired, on which words, and why it matters."""
+
+    rule: str
+    points: float
+    why: str
+    matched: str = ""  # the words in the text that fired a text rule
+    counted: bool = True  # False for a stake below the highest one that does not stack
+    # For the sentiment nudge when P(NEGATIVE) is known only within bounds: the most it
+    # could have added beyond ``points``.
+    points_max: float | None = None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a ticket's text, intent, sentiment and priority land in an urgency band.
+
+    ``score_max`` differs from ``score`` only when P(NEGATIVE) is known within bounds.
+    """
+
+    score: float
+    score_max: float
+    level: Urgency
+    level_max: Urgency
+    contributions: tuple[Contribution, ...]
+    thresholds: tuple[tuple[Urgency, float], ...]
+
+
+_BANDS: tuple[tuple[Urgency, float], ...] = tuple((level, THRESHOLDS[level]) for level in ("medium", "high", "critical"))
+
+
+def level_of(score: float) -> Urgency:
+    """The band a score falls in (the most probable level, as ``assess`` picks it)."""
+    for level, threshold in reversed(_BANDS):
+        if score >= threshold:
+            return level
+    return "low"
+
+
+def explain(
+    text: str, intent: str, negative_probability: float, priority: str | None,
+    negative_probability_max: float | None = None,
+) -> Explanation:
+    """The rules behind :func:`urgency_score`, with the words that fired each one.
+
+    A stored record keeps only the winning sentiment's confidence, so P(NEGATIVE) may be
+    known only within bounds: pass the lower one and ``negative_probability_max``.
+
+    Same arithmetic as ``urgency_score`` (a test holds the two to the same score and
+    reasons), spelled out for a reader: the board's ticket page shows it.
+    """
+    stakes: list[Contribution] = [
+        Contribution(f"intent:{intent}", INTENT_POINTS.get(intent, 0.0), "what this intent implies before the text says more")
+    ]
+    for rule in STAKE_RULES:
+        match = rule.pattern.search(text)
+        if match:
+            stakes.append(Contribution(rule.name, rule.points, rule.why, match.group(0)))
+    ranked = sorted(stakes, key=lambda c: c.points, reverse=True)
+    highest = ranked[0]
+    parts: list[Contribution] = []
+    for c in stakes:
+        if c is highest:
+            parts.append(c)
+        elif c.points >= THRESHOLDS["high"]:
+            parts.append(Contribution(c.rule, STACKING_POINTS, f"{c.why} (a further high stake: +{STACKING_POINTS})",
+                                      c.matched))
+        else:
+            parts.append(Contribution(c.rule, c.points, f"{c.why} (below the highest stake: not added)", c.matched,
+                                      counted=False))
+    for rule in (LOW_STAKES, ESCALATION):
+        match = rule.pattern.search(text)
+        if match:
+            parts.append(Contribution(rule.name, rule.points, rule.why, match.group(0)))
+    if priority:
+        parts.append(Contribution(f"priority:{priority}", PRIORITY_POINTS[priority],
+                                  "the customer's own priority: one signal, not the answer"))
+    why_negative = f"an unhappy customer is a little more urgent (+{NEGATIVE_POINTS} x P(NEGATIVE)"
+    high = max(negative_probability, negative_probability_max or 0.0)
+    if high > negative_probability:
+        parts.append(Contribution("sentiment", NEGATIVE_POINTS * negative_probability,
+                                  f"{why_negative}, P between {negative_probability:.2f} and {high:.2f})",
+                                  points_max=NEGATIVE_POINTS * (high - negative_probability)))
+    elif negative_probability > 0:
+        parts.append(Contribution("sentiment", NEGATIVE_POINTS * negative_probability,
+                                  f"{why_negative} = {negative_probability:.2f})"))
+    shouting = _SHOUTING.search(text)
+    if shouting:
+        parts.append(Contribution("shouting", SHOUTING_POINTS, "distress, not impact", shouting.group(0)))
+    score = sum(c.points for c in parts if c.counted)
+    score_max = score + sum((c.points_max or 0.0) for c in parts)
+    return Explanation(score, score_max, level_of(score), level_of(score_max), tuple(parts), _BANDS)
+
+
 def _rules_version() -> str:
     import hashlib
 
