@@ -123,8 +123,19 @@ class RawTicket(BaseModel):
         return self.subject or self.body
 
 
+class SimilarTicket(BaseModel):
+    """An earlier ticket like this one, with the hybrid score it was found by (0..1)."""
+
+    ticket_id: str
+    score: float
+
+
 class EnrichmentData(BaseModel):
-    """What the models add to a ticket. Every confidence is a calibrated probability."""
+    """What the models add to a ticket. Every confidence is a calibrated probability.
+
+    ``similar``, ``duplicate_of`` and ``incident`` come from the similar-ticket index
+    (docs/similar.md); they are absent where no index was consulted.
+    """
 
     embedding: list[float] = Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)
     intent: str
@@ -136,6 +147,9 @@ class EnrichmentData(BaseModel):
     summary: str
     processed_at: str
     model_version: str
+    similar: list[SimilarTicket] | None = None
+    duplicate_of: str | None = None
+    incident: str | None = None
 
 
 class EnrichedTicket(RawTicket):
@@ -167,6 +181,11 @@ class TicketRecord(BaseModel):
     processed_at: str
     model_version: str
     s3_key: str
+    # Ids only, best first (scores are in the full record): DynamoDB numbers nested in a list
+    # would come back as Decimal.
+    similar: list[str] | None = None
+    duplicate_of: str | None = None
+    incident: str | None = None
 
     @classmethod
     def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
@@ -188,6 +207,9 @@ class TicketRecord(BaseModel):
             processed_at=e.processed_at,
             model_version=e.model_version,
             s3_key=s3_key,
+            similar=[s.ticket_id for s in e.similar] if e.similar is not None else None,
+            duplicate_of=e.duplicate_of,
+            incident=e.incident,
         )
 
 
