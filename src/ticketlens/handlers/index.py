@@ -94,6 +94,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 logger.info("indexed", extra={"rows": result.rows, "generation": result.generation,
                                               "attempts": result.attempts, "compacted": len(result.compacted),
                                               "tickets": [r.ticket_id for r in rows][:20]})
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed))
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
     finally:
         metrics.flush_metrics()

@@ -328,7 +328,7 @@ def outage_day(seed: int, per_day: int = 1440, burst: int = 40, burst_minutes: i
     return sorted([*tickets, *picked], key=lambda t: (t.created_at, t.ticket_id)), {t.ticket_id for t in picked}
 
 
-def run_incident_scenario(seed: int, policy: object, batch: int = 10,
+def run_incident_scenario(seed: int, policy: object, batch: int = 10, per_day: int = 1440, burst_size: int = 40,
                           embed: Callable[[list[str]], np.ndarray] = _embed) -> IncidentScenario:
     import tempfile
 
@@ -337,7 +337,7 @@ def run_incident_scenario(seed: int, policy: object, batch: int = 10,
     from ticketlens.similar.neighbours import TicketQuery, neighbours_for
     from ticketlens.similar.storage import FolderStorage
 
-    tickets, burst = outage_day(seed)
+    tickets, burst = outage_day(seed, per_day=per_day, burst=burst_size)
     texts = [customer_side(t.text) for t in tickets]  # type: ignore[attr-defined]
     vectors = embed(texts)
     given: dict[str, str | None] = {}

@@ -15,7 +15,9 @@ scores:
   of it; with less than a window of history there is no usual rate to compare with). The
   id is the one the linked tickets already carry (the most common), else
   ``INC-<earliest linked ticket>``, so concurrent invocations that see the same first
-  reports name the incident alike.
+  reports name the incident alike. A ticket short of a burst of its own still joins an
+  incident when at least ``incident_join`` of the tickets it links to in the window carry it
+  (an outage's later reports resemble some of its earlier ones, not all).
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ class Policy:
     k: int = 5
     similar_floor: float = 0.4
     duplicate_threshold: float = 0.96
-    incident_link: float = 0.6
+    incident_link: float = 0.5
     incident_window_s: int = 3600
     incident_baseline_s: int = 7 * 24 * 3600
     incident_min_size: int = 5
     incident_burst_ratio: float = 3.0
+    incident_join: int = 2
     method: Method = "hybrid"
 
 
@@ -113,9 +116,8 @@ def _incident(ticket: TicketQuery, combined: list[np.ndarray], seen: Snapshot, e
     earliest = min((int(s.created_at.min()) for s in seen.segments if len(s)), default=ticket.created_at)
     history = min(window_start - max(earliest, baseline_start), policy.incident_baseline_s - policy.incident_window_s)
     expected = usual * policy.incident_window_s / history if history >= policy.incident_window_s else 0.0
-    if size < policy.incident_min_size or size < policy.incident_burst_ratio * expected:
-        return None
     named = Counter(inc for _, _, inc in linked if inc)
-    if named:
-        return min(named, key=lambda inc: (-named[inc], inc))
-    return f"INC-{min(linked)[1]}"
+    commonest = min(named, key=lambda inc: (-named[inc], inc)) if named else None
+    if size < policy.incident_min_size or size < policy.incident_burst_ratio * expected:
+        return commonest if commonest and named[commonest] >= policy.incident_join else None
+    return commonest or f"INC-{min(linked)[1]}"
