@@ -260,8 +260,11 @@ class SegmentedIndex:
         raise IndexBusy(f"could not commit to {self.location} after {COMMIT_ATTEMPTS} attempts")
 
     def _remember(self, manifest: Manifest, fresh: dict[str, Segment]) -> None:
+        """Keep what this writer just stored; forget segments the manifest no longer names."""
+        wanted = {entry.name for entry in manifest.segments}
         with self._lock:
             self._cache.update(fresh)
+            self._cache = {name: seg for name, seg in self._cache.items() if name in wanted}
 
 
 @dataclass(frozen=True)

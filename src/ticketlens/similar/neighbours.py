@@ -86,9 +86,11 @@ def neighbours_for(
     out = []
     for ticket, scores in sorted(zip(batch, all_scores, strict=True), key=lambda p: (p[0].created_at, p[0].ticket_id)):
         earlier = Filter(before=(ticket.created_at, ticket.ticket_id), exclude=frozenset({ticket.ticket_id}))
-        hits = [h for h in seen.top(scores, policy.k, earlier, policy.method) if h.score >= policy.similar_floor]
+        masks = seen.masks(earlier)
+        combined = scores.combined(policy.method)
+        hits = [h for h in seen.top(scores, policy.k, earlier, policy.method, masks) if h.score >= policy.similar_floor]
         duplicate = hits[0].ticket_id if hits and hits[0].score >= policy.duplicate_threshold else None
-        incident = _incident(ticket, scores.combined(policy.method), seen, earlier, policy, incidents)
+        incident = _incident(ticket, combined, seen, masks, policy, incidents)
         if incident:
             incidents[ticket.ticket_id] = incident
         out.append((ticket.ticket_id, Neighbours(tuple(hits), duplicate, incident)))
@@ -96,15 +98,14 @@ def neighbours_for(
     return [by_id[t.ticket_id] for t in batch]
 
 
-def _incident(ticket: TicketQuery, combined: list[np.ndarray], seen: Snapshot, earlier: Filter,
-              policy: Policy, decided: dict[str, str]) -> str | None:
+def _incident(ticket: TicketQuery, combined: list[np.ndarray], seen: Snapshot,
+              masks: Sequence[np.ndarray | None], policy: Policy, decided: dict[str, str]) -> str | None:
     window_start = ticket.created_at - policy.incident_window_s
     baseline_start = ticket.created_at - policy.incident_baseline_s
     linked: list[tuple[int, str, str]] = []  # (created_at, ticket_id, incident) in the window
     usual = 0
-    for segment, values in zip(seen.segments, combined, strict=True):
+    for segment, values, allowed in zip(seen.segments, combined, masks, strict=True):
         close = values >= policy.incident_link
-        allowed = earlier.mask(segment)
         if allowed is not None:
             close &= allowed
         recent = close & (segment.created_at >= window_start)

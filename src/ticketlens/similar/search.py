@@ -85,9 +85,18 @@ class Filter:
             narrow(segment.urgency == self.urgency)
         if self.before is not None:
             at, ticket_id = self.before
-            narrow((segment.created_at < at) | ((segment.created_at == at) & (segment.ticket_id < ticket_id)))
+            earlier = segment.created_at < at
+            same_time = np.flatnonzero(segment.created_at == at)
+            if same_time.size:  # compare ids only where the times tie: string compares are slow
+                earlier[same_time] = segment.ticket_id[same_time] < ticket_id
+            narrow(earlier)
         if self.exclude:
-            narrow(~np.isin(segment.ticket_id, list(self.exclude)))
+            keep = np.ones(len(segment), dtype=bool)
+            for excluded in self.exclude:
+                row = segment.position(excluded)
+                if row is not None:
+                    keep[row] = False
+            narrow(keep)
         return mask
 
 
@@ -200,13 +209,20 @@ class Snapshot:
             for scores, f in zip(self.scores(queries), filters, strict=True)
         ]
 
-    def top(self, scores: Scores, k: int, row_filter: Filter, method: Method = "hybrid") -> list[Hit]:
-        """The k best rows of one query's scores that pass the filter; one row per ticket id."""
+    def masks(self, row_filter: Filter) -> list[np.ndarray | None]:
+        """The filter's mask of each segment (None: every row allowed)."""
+        return [row_filter.mask(segment) for segment in self.segments]
+
+    def top(self, scores: Scores, k: int, row_filter: Filter, method: Method = "hybrid",
+            masks: Sequence[np.ndarray | None] | None = None) -> list[Hit]:
+        """The k best rows of one query's scores that pass the filter (or the ``masks`` made
+        from it already); one row per ticket id."""
         combined = scores.combined(method)
         candidates: list[tuple[float, int, int]] = []
         fetch = 2 * k + 8  # a ticket indexed twice takes two places until deduplicated
+        masks = masks if masks is not None else self.masks(row_filter)
         for s, (segment, values) in enumerate(zip(self.segments, combined, strict=True)):
-            mask = row_filter.mask(segment)
+            mask = masks[s]
             if mask is not None:
                 values = np.where(mask, values, -np.inf)
             if len(values) > fetch:
