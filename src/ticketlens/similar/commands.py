@@ -87,6 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                           "precision@10 of the same intent (Banking77, CLINC150), the duplicate "
                                           "threshold and the similar floor: docs/similar.md.")
     p.add_argument("--data-dir", help="shared/datasets (default: found from the current directory)")
+    p.add_argument("--incidents", action="store_true",
+                   help="also run the incident rule on generated days with an outage burst (a few minutes)")
     p.set_defaults(func=cmd_eval)
 
 
@@ -344,5 +346,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(f"ticketlens eval-similar: {error}", file=sys.stderr)
         return 2
-    print(evaluate(data_dir).table())
+    print(evaluate(data_dir).table(), flush=True)
+    if args.incidents:
+        from ticketlens.similar.evaluation import incident_report
+
+        print()
+        print(incident_report())
     return 0
