@@ -96,3 +96,18 @@ def test_no_incident_without_a_burst(enricher: Any) -> None:
     result = run_incident_scenario(seed=7, policy=never, per_day=400, burst_size=25,
                                    embed=lambda texts: enricher.encoder.embed(texts))
     assert result.burst_flagged == 0 and result.normal_flagged == 0 and result.incidents == 0
+
+
+def test_an_unreadable_index_leaves_tickets_unannotated_unless_strict(enricher: Any, tmp_path: Path) -> None:
+    # GIVEN an index whose newest manifest names a segment that is gone
+    index = SegmentedIndex(FolderStorage(tmp_path))
+    index.append([row_from_enriched(t) for t in enricher.enrich([_raw(20, "Where is my invoice for May?")])])
+    for segment in (tmp_path / "segments").iterdir():
+        segment.unlink()
+    tickets = enricher.enrich([_raw(21, "Where is my invoice for June?")])
+    # WHEN a batch is annotated against it
+    annotated = annotate(tickets, SegmentedIndex(FolderStorage(tmp_path)))
+    # THEN enrichment goes on without the three fields; strict callers get the error
+    assert annotated[0].enrichment.similar is None and annotated[0].enrichment.incident is None
+    with pytest.raises(FileNotFoundError):
+        annotate(tickets, SegmentedIndex(FolderStorage(tmp_path)), strict=True)

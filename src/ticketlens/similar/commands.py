@@ -191,7 +191,7 @@ def _build(args: argparse.Namespace) -> int:
             for source, enriched in zip(raw, enricher.enrich(raw), strict=True):
                 ready[id(source)] = enriched
         batch = [ready[id(t)] for _, t in pending if id(t) in ready]
-        annotated = annotate(batch, index)
+        annotated = annotate(batch, index, strict=True)
         index.append([row_from_enriched(t) for t in annotated])
         for ticket in annotated:
             counts["indexed"] += 1

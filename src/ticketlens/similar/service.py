@@ -3,6 +3,7 @@ the one call the enrich handler makes per batch (:func:`annotate`)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from ticketlens.similar.segment import IndexRow
 from ticketlens.similar.storage import FolderStorage, S3Storage, Storage, parse_s3_uri
 
 INDEX_PREFIX = "index/"
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _open: dict[tuple[str, str | None, str], SegmentedIndex] = {}
@@ -92,16 +94,27 @@ def annotate(
     tickets: Sequence[EnrichedTicket],
     index: SegmentedIndex | None = None,
     policy: Policy = DEFAULT_POLICY,
+    strict: bool = False,
 ) -> list[EnrichedTicket]:
     """The tickets with ``similar``, ``duplicate_of`` and ``incident`` filled in from the index.
 
     Reads the index's newest snapshot once for the batch; writes nothing (the indexer
-    function adds the tickets once their records land in the enriched bucket).
+    function adds the tickets once their records land in the enriched bucket). An index
+    that cannot be read must not stop enrichment: unless ``strict``, the failure is logged
+    (with its reason, no ticket text) and the tickets come back without the three fields.
     """
     if not tickets:
         return []
-    index = index or open_index()
-    found = neighbours_for([query_from_enriched(t) for t in tickets], index.snapshot(), policy)
+    try:
+        index = index or open_index()
+        snapshot = index.snapshot()
+    except Exception as error:
+        if strict:
+            raise
+        log.warning("similar-ticket index unreadable, tickets left without similar/duplicate/incident: %s: %s",
+                    type(error).__name__, error)
+        return list(tickets)
+    found = neighbours_for([query_from_enriched(t) for t in tickets], snapshot, policy)
     return [_with(ticket, n) for ticket, n in zip(tickets, found, strict=True)]
 
 
