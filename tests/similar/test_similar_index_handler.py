@@ -110,3 +110,19 @@ def test_a_record_that_is_not_an_enriched_ticket_is_dead_lettered(pipeline: Any,
     assert len(stack_index.snapshot()) == before
     body = pipeline.store.aws.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=1)["Messages"][0]["Body"]
     assert "not-a-ticket.json" in body
+
+
+def test_similar_without_index_reads_the_deployed_stacks_index(pipeline: Any, stack_index: Any,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from ticketlens.cli import main
+    from ticketlens.similar.segment import IndexRow
+
+    # GIVEN the stack's index holding a few tickets (appended directly, as IndexFunction would)
+    stack_index.append([IndexRow(ticket_id=f"TKT-CLI-{n}", created_at=1_763_900_000 + n, embedding=unit(1000 + n),
+                                 text="refund for a double charge") for n in range(4)])
+    # WHEN `ticketlens similar` runs with no --index, against the stack's endpoint
+    status = main(["similar", "TKT-CLI-1", "-k", "2", "--json", "--endpoint", pipeline.endpoint])
+    line = json.loads(capsys.readouterr().out)
+    # THEN it answers from s3://<enriched bucket>/index/: two others, never itself
+    assert status == 0 and line["ticket_id"] == "TKT-CLI-1" and len(line["similar"]) == 2
+    assert "TKT-CLI-1" not in {s["ticket_id"] for s in line["similar"]}
