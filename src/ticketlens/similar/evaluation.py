@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ticketlens.schemas import RawTicket
 from ticketlens.similar import search
+from ticketlens.similar.neighbours import DEFAULT_POLICY, Policy, TicketQuery, neighbours_for
 from ticketlens.similar.search import Query, Scores, Snapshot
 from ticketlens.similar.segment import IndexRow, Segment
 
@@ -308,7 +310,7 @@ class IncidentScenario:
 
 
 def outage_day(seed: int, per_day: int = 1440, burst: int = 40, burst_minutes: int = 30,
-               start: int = 1_762_000_000) -> tuple[list[object], set[str]]:
+               start: int = 1_762_000_000) -> tuple[list[RawTicket], set[str]]:
     """Ordinary generated tickets over 24 h plus ``burst`` 'bug/outage' tickets in ``burst_minutes``
     from 14:00 on; returns the tickets in time order and the burst's ticket ids."""
     from ticketlens.generator import TicketFactory
@@ -317,7 +319,7 @@ def outage_day(seed: int, per_day: int = 1440, burst: int = 40, burst_minutes: i
     tickets = [factory.make(start + int(n * 86400 / per_day)) for n in range(per_day)]
     outage = TicketFactory(seed=f"{seed}/outage", intent_weights={"bug_report": 1.0})
     burst_start = start + 14 * 3600
-    picked: list[object] = []
+    picked: list[RawTicket] = []
     n = 0
     while len(picked) < burst:
         at = burst_start + int(len(picked) * burst_minutes * 60 / burst)
@@ -328,33 +330,31 @@ def outage_day(seed: int, per_day: int = 1440, burst: int = 40, burst_minutes: i
     return sorted([*tickets, *picked], key=lambda t: (t.created_at, t.ticket_id)), {t.ticket_id for t in picked}
 
 
-def run_incident_scenario(seed: int, policy: object, batch: int = 10, per_day: int = 1440, burst_size: int = 40,
-                          embed: Callable[[list[str]], np.ndarray] = _embed) -> IncidentScenario:
+def run_incident_scenario(seed: int, policy: Policy = DEFAULT_POLICY, batch: int = 10, per_day: int = 1440,
+                          burst_size: int = 40, embed: Callable[[list[str]], np.ndarray] = _embed) -> IncidentScenario:
     import tempfile
 
     from ticketlens.enrichment.transcript import customer_side
     from ticketlens.similar.index import SegmentedIndex
-    from ticketlens.similar.neighbours import TicketQuery, neighbours_for
     from ticketlens.similar.storage import FolderStorage
 
     tickets, burst = outage_day(seed, per_day=per_day, burst=burst_size)
-    texts = [customer_side(t.text) for t in tickets]  # type: ignore[attr-defined]
+    texts = [customer_side(t.text) for t in tickets]
     vectors = embed(texts)
     given: dict[str, str | None] = {}
     with tempfile.TemporaryDirectory() as folder:
         index = SegmentedIndex(FolderStorage(folder))
         for start in range(0, len(tickets), batch):
             chunk = list(range(start, min(start + batch, len(tickets))))
-            queries = [TicketQuery(tickets[i].ticket_id, tickets[i].created_at, vectors[i], texts[i])  # type: ignore[attr-defined]
-                       for i in chunk]
-            found = neighbours_for(queries, index.snapshot(), policy)  # type: ignore[arg-type]
+            queries = [TicketQuery(tickets[i].ticket_id, tickets[i].created_at, vectors[i], texts[i]) for i in chunk]
+            found = neighbours_for(queries, index.snapshot(), policy)
             index.append([IndexRow(ticket_id=q.ticket_id, created_at=q.created_at, embedding=q.embedding,
                                    text=q.text, incident=n.incident or "") for q, n in zip(queries, found, strict=True)])
             given.update({q.ticket_id: n.incident for q, n in zip(queries, found, strict=True)})
     in_burst = [given[t] for t in burst if given[t]]
     main = max(set(in_burst), key=in_burst.count) if in_burst else None
     normal = [i for t, i in given.items() if t not in burst]
-    return IncidentScenario(seed, getattr(policy, "incident_link"), len(burst), len(in_burst),
+    return IncidentScenario(seed, policy.incident_link, len(burst), len(in_burst),
                             sum(i == main for i in in_burst), len(normal), sum(bool(i) for i in normal),
                             sum(i == main for i in normal if main), len({i for i in given.values() if i}))
 
@@ -365,8 +365,6 @@ INCIDENT_LINKS = (0.45, 0.5, 0.55, 0.6)
 def incident_report(choose_seed: int = 1, report_seeds: Sequence[int] = (2, 3)) -> str:
     """The link threshold's sweep on one generated day, the default policy on two others."""
     import dataclasses
-
-    from ticketlens.similar.neighbours import DEFAULT_POLICY
 
     lines = [f"incident rule on generated days (1,440 ordinary tickets + a 40-ticket outage burst in 30 min), "
              f"batches of 10; link chosen on seed {choose_seed}:"]

@@ -29,7 +29,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ticketlens.similar.search import Snapshot
@@ -245,12 +245,12 @@ class SegmentedIndex:
         return SegmentEntry(name, len(segment), int(created.min()) if len(created) else 0,
                             int(created.max()) if len(created) else 0)
 
-    def _commit(self, change: object) -> tuple[Manifest | None, int]:
+    def _commit(self, change: Callable[[Manifest], Manifest | None]) -> tuple[Manifest | None, int]:
         """Apply ``change`` to the newest manifest and create the next generation; retry on a lost race."""
         delay = 0.005
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             current = self.latest_manifest()
-            proposed = change(current)  # type: ignore[operator]
+            proposed = change(current)
             if proposed is None:
                 return None, attempt
             if self.storage.put_new(proposed.key, proposed.to_bytes()):
