@@ -74,13 +74,14 @@ def test_enriched_records_reach_the_index_through_the_queue(pipeline: Any, stack
     runner = index_runner(pipeline.stack, pipeline.settings, concurrency=2, retry_delay_s=0)
     runner.start()
     try:
-        assert wait_for(lambda: len(stack_index.snapshot()) >= 30, timeout_s=90)
+        assert wait_for(lambda: sum(stack_index.snapshot().locate(t.ticket_id) is not None for t in tickets) == 30,
+                        timeout_s=90)
     finally:
         runner.stop()
     # THEN every record is in the index once, with its fields; the reject never was announced
     snapshot = stack_index.snapshot()
-    ids = sorted(np.concatenate([s.ticket_id for s in snapshot.segments]).tolist())
-    assert ids == sorted(t.ticket_id for t in tickets)
+    ids = sorted(i for i in np.concatenate([s.ticket_id for s in snapshot.segments]).tolist() if i.startswith("TKT-IDX-"))
+    assert ids == sorted(t.ticket_id for t in tickets)  # (other tests of this module may add their own)
     segment, row = snapshot.locate("TKT-IDX-0001")
     assert (segment.customer_id[row], segment.intent[row], segment.urgency[row], segment.incident[row]) == \
         ("CUST-1", "bug_report", "high", "INC-TKT-IDX-0000")
