@@ -118,3 +118,21 @@ def test_incidents_lists_clusters_with_size_span_and_a_representative(tmp_path: 
     assert incident["incident"] == "INC-I-0" and incident["size"] == 6 and incident["customers"] == 6
     assert incident["first_seen"] == now - 600 and incident["last_seen"] == now - 300
     assert incident["summary"].startswith("site down") and incident["intents"] == {"bug_report": 6}
+
+
+def test_already_enriched_lines_are_indexed_without_the_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ticketlens.enrichment import get_enricher
+    from ticketlens.schemas import RawTicket
+
+    # GIVEN the output of `ticketlens enrich` (records with their embeddings)
+    raw = [RawTicket(ticket_id=f"E-{n}", body=text, created_at=1_763_856_000 + n, customer_id="C")
+           for n, text in enumerate(["My card was declined at the shop.", "Card declined when paying online."])]
+    source = tmp_path / "enriched.jsonl"
+    source.write_text("".join(t.model_dump_json() + "\n" for t in get_enricher().enrich(raw)), encoding="utf-8")
+    # WHEN indexed
+    assert main(["index", "build", str(source), "--index", str(tmp_path / "idx")]) == 0
+    # THEN nothing is enriched again, both are indexed, and each finds the other
+    err = capsys.readouterr().err
+    assert "indexed 2" in err and "enriched here 0" in err
+    main(["similar", "E-0", "--index", str(tmp_path / "idx"), "--json"])
+    assert [s["ticket_id"] for s in json.loads(capsys.readouterr().out)["similar"]] == ["E-1"]
