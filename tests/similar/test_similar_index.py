@@ -149,3 +149,21 @@ def test_an_empty_index_has_generation_zero(make_storage: Callable[[], Storage])
     assert index.snapshot().generation == 0 and len(index.snapshot()) == 0
     assert index.append([]).segment is None
     assert make_storage().list(MANIFESTS) == []
+
+
+def test_the_merge_policy_merges_small_neighbours_and_leaves_final_segments() -> None:
+    from ticketlens.similar.index import BASE_ROWS, FANOUT, MAX_LEVEL, SegmentEntry, _run_to_merge
+
+    def entries(*sizes: int) -> list[SegmentEntry]:
+        return [SegmentEntry(f"s{n}", size, 0, 0) for n, size in enumerate(sizes)]
+
+    big = BASE_ROWS * FANOUT ** MAX_LEVEL  # a final segment
+    # GIVEN a large segment followed by FANOUT small ones THEN the small run is merged
+    run = _run_to_merge(entries(5000, *[10] * FANOUT), force=False)
+    assert run is not None and (run.start, run.stop) == (1, 1 + FANOUT)
+    # GIVEN fewer than FANOUT small ones THEN nothing is merged yet
+    assert _run_to_merge(entries(5000, 10, 10), force=False) is None
+    # GIVEN FANOUT final segments THEN they stay as they are, unless forced
+    assert _run_to_merge(entries(*[big] * FANOUT), force=False) is None
+    forced = _run_to_merge(entries(*[big] * FANOUT), force=True)
+    assert forced is not None and (forced.start, forced.stop) == (0, FANOUT)

@@ -43,7 +43,8 @@ SEGMENTS = "segments/"
 MANIFEST_FORMAT = 1
 FANOUT = 4  # merge this many adjacent segments of one size level
 BASE_ROWS = 256  # segments under this many rows are all level 0
-MAX_SEGMENTS = 48  # above this, merge the smallest adjacent run whatever the levels
+MAX_LEVEL = 5  # segments of this level (>= 262,144 rows) are final: a merge stays well inside a Lambda's time
+MAX_SEGMENTS = 48  # above this, merge the smallest adjacent run of non-final segments whatever their levels
 KEEP_MANIFESTS = 8
 GRACE_S = 900.0  # a Lambda runs at most 15 minutes: nothing older is still being written
 COMMIT_ATTEMPTS = 64
@@ -283,11 +284,14 @@ def _run_to_merge(entries: Sequence[SegmentEntry], force: bool) -> _Run | None:
     start = 0
     for i in range(1, len(entries) + 1):
         if i == len(entries) or entries[i].level != entries[start].level:
-            if i - start >= FANOUT and (best is None or entries[start].level < entries[best.start].level):
+            level = entries[start].level
+            if i - start >= FANOUT and level < MAX_LEVEL and (best is None or level < entries[best.start].level):
                 best = _Run(start, i)
             start = i
     if best is None and len(entries) > MAX_SEGMENTS:
-        sums = [sum(e.rows for e in entries[i:i + FANOUT]) for i in range(len(entries) - FANOUT + 1)]
-        i = min(range(len(sums)), key=sums.__getitem__)
-        best = _Run(i, i + FANOUT)
+        runs = [i for i in range(len(entries) - FANOUT + 1)
+                if all(e.level < MAX_LEVEL for e in entries[i:i + FANOUT])]
+        if runs:
+            i = min(runs, key=lambda r: sum(e.rows for e in entries[r:r + FANOUT]))
+            best = _Run(i, i + FANOUT)
     return best
