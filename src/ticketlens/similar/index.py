@@ -43,7 +43,7 @@ SEGMENTS = "segments/"
 MANIFEST_FORMAT = 1
 FANOUT = 4  # merge this many adjacent segments of one size level
 BASE_ROWS = 256  # segments under this many rows are all level 0
-MAX_LEVEL = 5  # segments of this level (>= 262,144 rows) are final: a merge stays well inside a Lambda's time
+MAX_LEVEL = 5  # segments of this level (>= 65,536 rows) are final: no automatic merge writes 262,144 rows or more
 MAX_SEGMENTS = 48  # above this, merge the smallest adjacent run of non-final segments whatever their levels
 KEEP_MANIFESTS = 8
 GRACE_S = 900.0  # a Lambda runs at most 15 minutes: nothing older is still being written
