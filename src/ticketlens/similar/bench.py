@@ -129,6 +129,24 @@ def query(folder: str, count: int, base: str) -> dict[str, float]:
             "search_p50_ms": p50, "search_p95_ms": p95, "batch10_p50_ms": b50, "batch10_p95_ms": b95}
 
 
+def merge_cost(rows: int = 65_535, parts: int = 4) -> dict[str, float]:
+    """Time and memory of the largest automatic compaction: ``parts`` segments just under the
+    final size merged into one (what IndexFunction may have to do)."""
+    from ticketlens.similar.segment import IndexRow, Segment
+
+    texts, vectors = base_tickets()
+    segments = []
+    for part in range(parts):
+        t, v = synthetic(texts, vectors, rows, seed=part)
+        built = Segment.from_rows([IndexRow(f"M{part}-{n}", n, v[n], t[n]) for n in range(rows)])
+        segments.append(Segment.from_bytes(built.to_bytes()))  # as read back from storage
+    before = _rss_mb()
+    started = time.perf_counter()
+    data = Segment.merge(segments).to_bytes()
+    return {"rows": rows * parts, "merge_s": time.perf_counter() - started, "bytes": len(data),
+            "inputs_rss_mb": before, "rss_after_mb": _rss_mb()}
+
+
 def run(sizes: list[int], threads: int = 1) -> list[dict[str, float]]:
     """Each size: build in one fresh process, query in another; returns one row per size."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
@@ -189,7 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated ticket counts")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: a shared 2-core machine)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--merge", action="store_true", help="only the cost of the largest automatic merge")
     options = parser.parse_args(args)
+    if options.merge:
+        cost = merge_cost()
+        print(json.dumps(cost) if options.json else
+              f"merged {cost['rows']:,} rows in {cost['merge_s']:.1f} s, wrote {cost['bytes'] / 2**20:.0f} MB, "
+              f"RSS {cost['inputs_rss_mb']:.0f} MB with the inputs loaded, {cost['rss_after_mb']:.0f} MB after")
+        return 0
     rows = run([int(s) for s in options.sizes.split(",")], options.threads)
     print(json.dumps({"rows": rows, "projection": projection(rows)}, indent=2) if options.json else table(rows))
     return 0
