@@ -167,3 +167,19 @@ def test_the_merge_policy_merges_small_neighbours_and_leaves_final_segments() ->
     assert _run_to_merge(entries(*[big] * FANOUT), force=False) is None
     forced = _run_to_merge(entries(*[big] * FANOUT), force=True)
     assert forced is not None and (forced.start, forced.stop) == (0, FANOUT)
+
+
+def test_a_reader_follows_an_index_that_was_emptied_and_started_again(make_storage: Callable[[], Storage]) -> None:
+    # GIVEN a reader that has seen generation 3
+    writer = SegmentedIndex(make_storage(), compact=False)
+    for b in range(3):
+        writer.append(rows(f"old{b}", 4))
+    reader = SegmentedIndex(make_storage())
+    assert reader.snapshot().generation == 3
+    # WHEN everything is deleted (`ticketlens clean`) and a new writer appends one batch
+    storage = make_storage()
+    storage.delete([o.key for o in storage.list("")])
+    SegmentedIndex(make_storage()).append(rows("new", 2))
+    # THEN the reader sees the new index, not its cached old one
+    after = reader.snapshot()
+    assert after.generation == 1 and _all_ids(reader) == ["new-0000", "new-0001"]

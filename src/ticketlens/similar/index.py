@@ -128,35 +128,36 @@ class SegmentedIndex:
         return self.storage.location
 
     # -- reading --------------------------------------------------------------------------
-    def latest_manifest(self, after: int = 0) -> Manifest:
-        """The newest committed manifest (generation 0 with no segments for a new index)."""
+    def latest_manifest(self) -> Manifest:
+        """The newest committed manifest (generation 0 with no segments for a new index).
+
+        One LIST of ``manifests/`` (garbage collection keeps it short), then one GET.
+        """
         for _ in range(5):
-            listed = self.storage.list(MANIFESTS, start_after=manifest_key(after) if after else "")
-            keys = [o.key for o in listed if o.key.endswith(".json")]
+            keys = [o.key for o in self.storage.list(MANIFESTS) if o.key.endswith(".json")]
             if not keys:
-                return self._manifest if after and self._manifest.generation == after else Manifest(0)
+                return Manifest(0)
             data = self.storage.get(keys[-1])
             if data is not None:
                 return Manifest.from_bytes(data)
         raise IndexBusy("manifests keep disappearing between LIST and GET")
 
     def snapshot(self) -> Snapshot:
-        """The index as of its newest manifest; unchanged segments come from memory."""
+        """The index as of its newest manifest; unchanged segments come from memory.
+
+        A generation lower than the one last seen means the index was emptied and started
+        again (``ticketlens clean``): generations only grow otherwise.
+        """
+        manifest = self.latest_manifest()
         with self._lock:
-            known = self._manifest.generation
-        manifest = self.latest_manifest(after=known)
-        with self._lock:
-            if manifest.generation == self._snapshot.generation and self._snapshot.segments:
-                return self._snapshot
-            if manifest.generation < self._manifest.generation:
+            if manifest.generation == self._snapshot.generation and (self._snapshot.segments or not manifest.segments):
                 return self._snapshot
         segments = tuple(self._segment(entry.name) for entry in manifest.segments)
         with self._lock:
-            if manifest.generation >= self._manifest.generation:
-                self._manifest = manifest
-                self._snapshot = Snapshot(manifest.generation, segments)
-                wanted = {entry.name for entry in manifest.segments}
-                self._cache = {name: seg for name, seg in self._cache.items() if name in wanted}
+            self._manifest = manifest
+            self._snapshot = Snapshot(manifest.generation, segments)
+            wanted = {entry.name for entry in manifest.segments}
+            self._cache = {name: seg for name, seg in self._cache.items() if name in wanted}
             return self._snapshot
 
     def _segment(self, name: str) -> Segment:

@@ -91,7 +91,12 @@ class FolderStorage:
             tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str, start_after: str = "") -> list[StoredObject]:
-        directory = self._path(prefix.rstrip("/")) if prefix.endswith("/") else self._path(prefix).parent
+        if not prefix:
+            directory = self.root
+        elif prefix.endswith("/"):
+            directory = self._path(prefix.rstrip("/"))
+        else:
+            directory = self._path(prefix).parent
         if not directory.is_dir():
             return []
         found = []
