@@ -131,16 +131,30 @@ class SegmentedIndex:
     def latest_manifest(self) -> Manifest:
         """The newest committed manifest (generation 0 with no segments for a new index).
 
-        One LIST of ``manifests/`` (garbage collection keeps it short), then one GET.
+        Lists only the manifests after the newest one this object has seen (S3 LIST
+        ``StartAfter``), then GETs the last. When there is none newer, the known manifest
+        must still exist; if it does not, the index was emptied and started again
+        (``ticketlens clean``) and the listing starts from the beginning.
         """
+        with self._lock:
+            known = self._manifest
         for _ in range(5):
-            keys = [o.key for o in self.storage.list(MANIFESTS) if o.key.endswith(".json")]
+            after = known.key if known.generation else ""
+            keys = [o.key for o in self.storage.list(MANIFESTS, start_after=after) if o.key.endswith(".json")]
             if not keys:
-                return Manifest(0)
+                if known.generation and self.storage.get(known.key) is None:
+                    known = Manifest(0)  # emptied: look again from the start
+                    continue
+                return self._seen(known)
             data = self.storage.get(keys[-1])
             if data is not None:
-                return Manifest.from_bytes(data)
+                return self._seen(Manifest.from_bytes(data))
         raise IndexBusy("manifests keep disappearing between LIST and GET")
+
+    def _seen(self, manifest: Manifest) -> Manifest:
+        with self._lock:
+            self._manifest = manifest
+        return manifest
 
     def snapshot(self) -> Snapshot:
         """The index as of its newest manifest; unchanged segments come from memory.
@@ -154,7 +168,6 @@ class SegmentedIndex:
                 return self._snapshot
         segments = tuple(self._segment(entry.name) for entry in manifest.segments)
         with self._lock:
-            self._manifest = manifest
             self._snapshot = Snapshot(manifest.generation, segments)
             wanted = {entry.name for entry in manifest.segments}
             self._cache = {name: seg for name, seg in self._cache.items() if name in wanted}
