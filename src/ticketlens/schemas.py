@@ -140,8 +140,19 @@ class RawTicket(BaseModel):
         return self.subject or self.body
 
 
+class SimilarTicket(BaseModel):
+    """An earlier ticket like this one, with the hybrid score it was found by (0..1)."""
+
+    ticket_id: str
+    score: float
+
+
 class EnrichmentData(BaseModel):
-    """What the models add to a ticket. Every confidence is a calibrated probability."""
+    """What the models add to a ticket. Every confidence is a calibrated probability.
+
+    ``similar``, ``duplicate_of`` and ``incident`` come from the similar-ticket index
+    (docs/similar.md); they are absent where no index was consulted.
+    """
 
     embedding: list[float] = Field(min_length=EMBEDDING_DIM, max_length=EMBEDDING_DIM)
     intent: str
@@ -153,6 +164,9 @@ class EnrichmentData(BaseModel):
     summary: str
     processed_at: str
     model_version: str
+    similar: list[SimilarTicket] | None = None
+    duplicate_of: str | None = None
+    incident: str | None = None
 
 
 class EnrichedTicket(RawTicket):
@@ -186,6 +200,11 @@ class TicketRecord(BaseModel):
     s3_key: str
     # The raw ticket's fingerprint (``fingerprint``): what makes a second upload "the same ticket".
     content_sha256: str | None = None
+    # Ids only, best first (scores are in the full record): DynamoDB numbers nested in a list
+    # would come back as Decimal.
+    similar: list[str] | None = None
+    duplicate_of: str | None = None
+    incident: str | None = None
 
     @classmethod
     def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
@@ -208,6 +227,9 @@ class TicketRecord(BaseModel):
             model_version=e.model_version,
             s3_key=s3_key,
             content_sha256=fingerprint(ticket),
+            similar=[s.ticket_id for s in e.similar] if e.similar is not None else None,
+            duplicate_of=e.duplicate_of,
+            incident=e.incident,
         )
 
 

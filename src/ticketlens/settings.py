@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     stack_name: str = "ticketlens"
 
+    # similar tickets (issue 15): where the index lives, a folder or s3://bucket/prefix/.
+    # Unset: the deployed stack's, s3://<enriched_bucket>/index/ (docs/similar.md).
+    index_uri: str | None = None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

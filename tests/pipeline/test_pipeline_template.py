@@ -47,9 +47,9 @@ def test_transform_yields_the_pipeline_resources(cfn: dict[str, Any]) -> None:
     kinds = sorted(r["Type"] for r in cfn["Resources"].values())
     assert not any(k.startswith("AWS::Serverless::") for k in kinds)
     assert kinds.count("AWS::S3::Bucket") == 2
-    assert kinds.count("AWS::SQS::Queue") == 2
+    assert kinds.count("AWS::SQS::Queue") == 4  # tickets + DLQ, index + DLQ
     assert kinds.count("AWS::DynamoDB::Table") == 2
-    assert kinds.count("AWS::Lambda::Function") == 3  # enrich, generate, board
+    assert kinds.count("AWS::Lambda::Function") == 4  # enrich, generate, board, index
     assert kinds.count("AWS::Lambda::LayerVersion") == 2
     assert {"AWS::SQS::QueuePolicy", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule"} <= set(kinds)
 
@@ -89,9 +89,9 @@ def test_samconfig_profiles_keep_the_visibility_rule() -> None:
 
 
 def test_enrich_event_source_batches_and_reports_item_failures(cfn: dict[str, Any], params: dict[str, str]) -> None:
-    (mapping,) = of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = [m for m in of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+                  if m["Properties"]["FunctionName"] == {"Ref": "EnrichFunction"}]
     props = mapping["Properties"]
-    assert props["FunctionName"] == {"Ref": "EnrichFunction"}
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["ProcessingQueue", "Arn"]}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert int(resolved(props["BatchSize"], params)) == 10

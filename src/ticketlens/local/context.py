@@ -42,7 +42,7 @@ class LocalLambdaContext:
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
 
-HANDLER_MODULES = ("ticketlens.handlers.enrich", "ticketlens.handlers.generate")
+HANDLER_MODULES = ("ticketlens.handlers.enrich", "ticketlens.handlers.generate", "ticketlens.handlers.index")
 
 
 def redirect_handler_logs(stream: TextIO) -> list[tuple[logging.StreamHandler, TextIO]]:

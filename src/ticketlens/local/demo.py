@@ -10,8 +10,11 @@
    Lambda execution environment does);
 5. the generator runs on the template's schedule, sped up by ``--speed``: each tick
    invokes the GenerateFunction handler in-process with an EventBridge scheduled event;
-6. a live summary (counts by intent/urgency/sentiment, latest tickets, queue and DLQ
-   depth, end-to-end latency) refreshes until Ctrl-C or ``--tickets N``.
+6. the indexer (IndexFunction) runs behind its own local runner on the index queue, so the
+   similar-ticket index grows as records land in the enriched bucket;
+7. a live summary (counts by intent/urgency/sentiment, latest tickets, queue and DLQ
+   depth, end-to-end latency, incidents of the last hour) refreshes until Ctrl-C or
+   ``--tickets N``.
 
 While it runs, the data is queryable from another terminal with the endpoint it prints.
 """
@@ -268,6 +271,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         runner.start(warm=True)
         print(f"{runner.concurrency} enrich workers ready in {time.monotonic() - t0:.1f} s (models load once per "
               "worker process, like a Lambda execution environment's init)", file=out)
+        indexer = _start_indexer(stack, settings, options.retry_delay_s, str(log_path.resolve()))
         generator = None
         if options.generate:
             schedule = stack.schedule("GenerateFunction")
@@ -289,9 +293,9 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         header.append("")
         print(f"tickets flowing after {time.monotonic() - started:.1f} s; Ctrl-C to stop", file=out)
         status = _live(options, out, TicketStore(settings), runner, generator, header, started)
-        _stop(generator, runner)
+        _stop(generator, runner, indexer)
         final = snapshot(TicketStore(settings))
-        print(render(final, ["final"], runner.stats, time.monotonic() - started), file=out)
+        print(render(final, ["final", *incident_lines(settings)], runner.stats, time.monotonic() - started), file=out)
         print(f"handler logs: {log_file.name}", file=out)
         if emulator and options.keep:
             print(f"emulator still serving {emulator.url}; Ctrl-C to quit", file=out)
@@ -317,7 +321,7 @@ def _live(options: DemoOptions, out: TextIO, store: Any, runner: Any, generator:
             snap = snapshot(store)
             head = header + ([f"generated {generator.generated}" + (f"/{options.tickets}" if options.tickets else "")
                               + (f"   generator error: {generator.last_error}" if generator.last_error else "")]
-                             if generator else [])
+                             if generator else []) + incident_lines(store.settings)
             if tty:
                 out.write("\x1b[H\x1b[J" + render(snap, head, runner.stats, elapsed) + "\n")
                 out.flush()
@@ -336,13 +340,40 @@ def _live(options: DemoOptions, out: TextIO, store: Any, runner: Any, generator:
         return 0
 
 
-def _stop(generator: Any, runner: Any) -> None:
+def _start_indexer(stack: Any, settings: Any, retry_delay_s: int | None, output: str) -> Any:
+    """IndexFunction behind the local SQS runner (one worker process), when the template declares it."""
+    from ..similar.local import index_runner
+    from .stack import DeployError
+
+    try:
+        return index_runner(stack, settings, concurrency=1, retry_delay_s=retry_delay_s, output=output).start()
+    except DeployError:
+        return None
+
+
+def incident_lines(settings: Any, within_s: int = 3600, limit: int = 3, width: int = 100) -> list[str]:
+    """The largest incidents of the last ``within_s`` seconds, one line each (from the index)."""
+    from ..similar.commands import incidents
+    from ..similar.service import open_index
+
+    try:
+        found = incidents(open_index(settings=settings).snapshot(), int(time.time()) - within_s)
+    except Exception as error:  # noqa: BLE001 - the summary must not die with the index
+        return [f"incidents: unavailable ({type(error).__name__})"]
+    if not found:
+        return ["incidents  none in the last hour"]
+    return [f"incident   {i['incident']}  {i['size']} tickets  {i['summary']}"[:width] for i in found[:limit]]
+
+
+def _stop(generator: Any, runner: Any, indexer: Any = None) -> None:
     # A second Ctrl-C while stopping should not leave threads half-way.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if generator:
             generator.stop()
         runner.stop()
+        if indexer:
+            indexer.stop()
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -4,6 +4,12 @@ moto's own ``ThreadedMotoServer`` answers HTTP/1.0 and closes every connection, 
 boto3 call pays a new TCP connection; this server speaks HTTP/1.1 with keep-alive on the
 same threaded werkzeug server (``keep_alive=False`` gives moto's behaviour back, for
 comparison). Loopback only: the emulator has no authentication.
+
+One gap is patched: moto checks a conditional PUT's ``If-None-Match`` / ``If-Match`` and
+then writes, without a lock, so two concurrent create-only PUTs of one key can both succeed.
+On AWS the check and the write are one atomic step, and the similar-ticket index relies on
+it (concurrent writers race for the next manifest generation); :func:`atomic_conditional_puts`
+makes moto's check-and-write one step too.
 """
 
 from __future__ import annotations
@@ -17,6 +23,25 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_conditional_put_lock = threading.Lock()
+
+
+def atomic_conditional_puts() -> None:
+    """Serialise moto's conditional S3 PUTs so the precondition check and the write are atomic."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.put_object
+    if getattr(original, "_ticketlens_atomic", False):
+        return
+
+    def put_object(self: S3Response) -> object:
+        if self.headers.get("If-None-Match") or self.headers.get("If-Match"):
+            with _conditional_put_lock:
+                return original(self)
+        return original(self)
+
+    put_object._ticketlens_atomic = True  # type: ignore[attr-defined]
+    S3Response.put_object = put_object  # type: ignore[method-assign]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -47,6 +72,7 @@ class Emulator:
 
         # werkzeug logs every request at INFO; keep the terminal for ticketlens' output.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        atomic_conditional_puts()
 
         class Handler(MotoRequestHandler):
             protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"

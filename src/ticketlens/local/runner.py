@@ -407,6 +407,7 @@ class SqsEventSource:
 HANDLERS = {
     "EnrichFunction": "ticketlens.handlers.enrich:lambda_handler",
     "GenerateFunction": "ticketlens.handlers.generate:lambda_handler",
+    "IndexFunction": "ticketlens.handlers.index:lambda_handler",
 }
 # What a worker loads in its init phase, before its first invocation.
 PRELOAD = {"EnrichFunction": "ticketlens.enrichment:get_enricher"}
@@ -422,17 +423,19 @@ def for_stack(
     idle_wait_s: int = 1,
     on_invocation: Callable[[Invocation], None] | None = None,
     function: str = "EnrichFunction",
+    queue_url: str | None = None,
     output: str | None = None,
 ) -> SqsEventSource:
     """A runner configured from the template's event source mapping for ``function``.
 
-    The handler defaults to the function's library handler, run in worker processes.
+    The handler defaults to the function's library handler, run in worker processes; the
+    queue to the processing queue (the enrich function's).
     """
     from ..store import clients
 
     source = stack.event_source(function)
     sqs = clients(settings).sqs
-    queue_url = sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"]
+    queue_url = queue_url or sqs.get_queue_url(QueueName=settings.queue_name)["QueueUrl"]
     visibility = int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
                      ["Attributes"].get("VisibilityTimeout", 30))
     if visibility < source.function_timeout_seconds:

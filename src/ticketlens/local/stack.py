@@ -483,8 +483,9 @@ def _apply_post_create_patches(
             queue_configs = []
             for qc in notification.get("QueueConfigurations", []):
                 entry: dict[str, Any] = {"QueueArn": qc["Queue"], "Events": [qc["Event"]]}
-                if "Filter" in qc:
-                    entry["Filter"] = qc["Filter"]
+                if "Filter" in qc:  # CloudFormation's S3Key.Rules is the API's Key.FilterRules
+                    rules = qc["Filter"].get("S3Key", {}).get("Rules", [])
+                    entry["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
                 queue_configs.append(entry)
             aws.s3.put_bucket_notification_configuration(
                 Bucket=physical[logical_id], NotificationConfiguration={"QueueConfigurations": queue_configs}
