@@ -174,7 +174,7 @@ class Runtime:
             )
         enriched = item.enriched
         if enriched is None:  # the pre-check saw it done, then its record expired or vanished
-            enriched = _enricher()([item.ticket])[0]
+            enriched = _enrich_and_relate([item.ticket])[0]
         started = time.perf_counter()
         s3_key, written = self.store.put_enriched(enriched, claim)
         item.timings["store_ms"] = (time.perf_counter() - started) * 1000
@@ -208,6 +208,17 @@ def _enricher() -> Callable[[Sequence[RawTicket]], list[EnrichedTicket]]:
     from ..enrichment import get_enricher
 
     return get_enricher().enrich
+
+
+def _enrich_and_relate(tickets: Sequence[RawTicket]) -> list[EnrichedTicket]:
+    """Enrich, then relate each ticket to earlier ones (similar, duplicate_of, incident).
+
+    The similar-ticket index is read once per batch and never written here (IndexFunction
+    adds records once they land); an unreadable index leaves the three fields out.
+    """
+    from ..similar import annotate
+
+    return annotate(_enricher()(tickets))
 
 
 # --------------------------------------------------------------------------- batch --
@@ -291,7 +302,7 @@ class Batch:
         started = time.perf_counter()
         firsts = list(unique.values())
         try:
-            results = _enricher()([i.ticket for i in firsts if i.ticket is not None])
+            results = _enrich_and_relate([i.ticket for i in firsts if i.ticket is not None])
             if len(results) != len(firsts):
                 raise RuntimeError(f"engine returned {len(results)} results for {len(firsts)} tickets")
             for item, enriched in zip(firsts, results, strict=True):
