@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.training.urgency_fit",  # eval-urgency
     "ticketlens.generator.commands",  # generate
     "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke
+    "ticketlens.emulators.commands",  # localstack
 )
 
 
