@@ -54,6 +54,7 @@ class DemoOptions:
     keep: bool = False
     emf: bool = False
     keep_alive: bool = True
+    functions: bool | None = None  # deploy the template's functions; None: the endpoint decides
 
 
 # ------------------------------------------------------------------------ scheduling --
@@ -205,17 +206,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def render(snap: dict[str, Any], header: list[str], runner_stats: Any, elapsed_s: float, width: int = 100) -> str:
+    """The summary; ``runner_stats`` is None where the emulator invokes the function itself."""
     lines = list(header)
-    latencies = list(runner_stats.latencies_s)
-    rate = runner_stats.succeeded / elapsed_s if elapsed_s > 0 else 0.0
-    lines.append(
-        f"enriched {snap['total']}   invocations {runner_stats.invocations}   failed deliveries {runner_stats.failed}"
-        f"   {rate:.1f} tickets/s   upload->stored p50 {percentile(latencies, 50):.2f} s"
-        f" p95 {percentile(latencies, 95):.2f} s"
-    )
+    if runner_stats is None:
+        lines.append(f"enriched {snap['total']}   (invoked by the emulator's event source mapping: see its logs)")
+    else:
+        latencies = list(runner_stats.latencies_s)
+        rate = runner_stats.succeeded / elapsed_s if elapsed_s > 0 else 0.0
+        lines.append(
+            f"enriched {snap['total']}   invocations {runner_stats.invocations}   failed deliveries {runner_stats.failed}"
+            f"   {rate:.1f} tickets/s   upload->stored p50 {percentile(latencies, 50):.2f} s"
+            f" p95 {percentile(latencies, 95):.2f} s"
+        )
     q, d = snap["queue"], snap["dlq"]
     lines.append(f"queue {q['visible']} waiting, {q['in_flight']} in flight   dead-letter queue {d['visible']}")
-    if runner_stats.last_error:
+    if runner_stats is not None and runner_stats.last_error:
         lines.append(f"last error: {runner_stats.last_error}"[:width])
     lines.append("")
     for name in ("urgency", "sentiment", "intent"):
@@ -258,7 +263,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     LOG_DIR.mkdir(exist_ok=True)
     log_file = (LOG_DIR / "demo.log").open("a", encoding="utf-8")
     try:
-        stack = stack_module.deploy(settings, options.template, log=lambda m: print(m, file=out))
+        stack = stack_module.deploy(settings, options.template, log=lambda m: print(m, file=out),
+                                    functions=options.functions)
         print(f"stack ready in {time.monotonic() - started:.1f} s", file=out)
 
         from ..handlers import enrich as enrich_handler
@@ -270,9 +276,11 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
 
         from .runner import for_stack
 
-        runner = for_stack(stack, enrich_handler.lambda_handler, settings, concurrency=options.concurrency,
-                           retry_delay_s=options.retry_delay_s)
-        runner.start()
+        runner = None
+        if not stack.functions_run_in_emulator:  # else the emulator's event source mapping invokes it
+            runner = for_stack(stack, enrich_handler.lambda_handler, settings, concurrency=options.concurrency,
+                               retry_delay_s=options.retry_delay_s)
+            runner.start()
         generator = None
         if options.generate:
             schedule = stack.schedule("GenerateFunction")
@@ -284,7 +292,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             f"ticketlens demo   endpoint {settings.endpoint_url}   stack {settings.stack_name}",
             f"query it meanwhile: AWS_ENDPOINT_URL={settings.endpoint_url} ticketlens show urgent",
             f"runner: batch {source.batch_size}, window {source.window_seconds:g} s, concurrency {runner.concurrency},"
-            f" partial batch responses {'on' if source.report_batch_item_failures else 'off'}",
+            f" partial batch responses {'on' if source.report_batch_item_failures else 'off'}" if runner else
+            f"runner: none here; {stack.emulator} runs EnrichFunction from its event source mapping",
         ]
         if generator:
             header.append(
@@ -296,7 +305,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         status = _live(options, out, TicketStore(settings), runner, generator, header, started)
         _stop(generator, runner)
         final = snapshot(TicketStore(settings))
-        print(render(final, ["final"], runner.stats, time.monotonic() - started), file=out)
+        print(render(final, ["final"], runner.stats if runner else None, time.monotonic() - started), file=out)
         print(f"handler logs: {log_file.name}", file=out)
         if emulator and options.keep:
             print(f"emulator still serving {emulator.url}; Ctrl-C to quit", file=out)
@@ -324,7 +333,7 @@ def _live(options: DemoOptions, out: TextIO, store: Any, runner: Any, generator:
                               + (f"   generator error: {generator.last_error}" if generator.last_error else "")]
                              if generator else [])
             if tty:
-                out.write("\x1b[H\x1b[J" + render(snap, head, runner.stats, elapsed) + "\n")
+                out.write("\x1b[H\x1b[J" + render(snap, head, runner.stats if runner else None, elapsed) + "\n")
                 out.flush()
             elif elapsed - last_plain >= 5:
                 last_plain = elapsed
@@ -347,7 +356,8 @@ def _stop(generator: Any, runner: Any) -> None:
     try:
         if generator:
             generator.stop()
-        runner.stop()
+        if runner:
+            runner.stop()
     finally:
         signal.signal(signal.SIGINT, previous)
 
