@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_fixtures import ON_BOTH_EMULATORS
 from pipeline_helpers import wait_for
 
 from ticketlens.cli import main
@@ -36,22 +37,23 @@ def as_json(capsys, *argv: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def seeded(emulator_endpoint: str) -> str:
+def seeded(pipeline_endpoint: str) -> str:
     """GIVEN `ticketlens setup` and `ticketlens seed` run against the emulator (the seed's names)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        for name, value in {"AWS_ENDPOINT_URL": emulator_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+        for name, value in {"AWS_ENDPOINT_URL": pipeline_endpoint, "AWS_ACCESS_KEY_ID": "testing",
                             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
                             "AWS_DEFAULT_REGION": "us-east-1"}.items():
             mp.setenv(name, value)
         assert main(["setup"]) == 0
         assert main(["seed"]) == 0
-        yield emulator_endpoint
+        yield pipeline_endpoint
     from ticketlens.settings import get_settings
 
     get_settings.cache_clear()
 
 
+@ON_BOTH_EMULATORS
 def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     # WHEN the sample SQS event (two of the seeded tickets) is invoked in-process
     code, out = run(capsys, "invoke", "enrich", "--event", "events/sqs-s3-put.json")
@@ -63,6 +65,7 @@ def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     assert code == 0 and json.loads(out) == {"batchItemFailures": []}
 
 
+@ON_BOTH_EMULATORS
 def test_ticket_processor_worker_enriches_the_seeded_tickets_and_stops_cleanly(seeded, capsys) -> None:
     # GIVEN the worker as its console script would run it, against the emulator
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -82,6 +85,7 @@ def test_ticket_processor_worker_enriches_the_seeded_tickets_and_stops_cleanly(s
     assert "polling ticket-processing-queue" in output
 
 
+@ON_BOTH_EMULATORS
 def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
     status = as_json(capsys, "status")
     assert status["dlq"]["visible"] == 0
@@ -90,6 +94,7 @@ def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
     assert code == 0 and "dead-letter queue" in out
 
 
+@ON_BOTH_EMULATORS
 def test_show_urgent_is_critical_and_high_newest_first(seeded, capsys) -> None:
     urgent = as_json(capsys, "show", "urgent")
     everything = as_json(capsys, "show", "results", "--limit", "100")
@@ -99,6 +104,7 @@ def test_show_urgent_is_critical_and_high_newest_first(seeded, capsys) -> None:
     assert len(everything) == len(SAMPLES)
 
 
+@ON_BOTH_EMULATORS
 def test_show_sentiment_intent_and_results_limit(seeded, capsys) -> None:
     everything = as_json(capsys, "show", "results", "--limit", "100")
     for sentiment in ("NEGATIVE", "NEUTRAL", "POSITIVE"):
@@ -113,6 +119,7 @@ def test_show_sentiment_intent_and_results_limit(seeded, capsys) -> None:
     assert code == 0 and out.splitlines()[0].split()[:3] == ["TICKET_ID", "CREATED", "URGENCY"]
 
 
+@ON_BOTH_EMULATORS
 def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, capsys) -> None:
     record = as_json(capsys, "show", "ticket", "TKT-1001")
     assert record["subject"] == SAMPLES[0]["subject"]
@@ -123,11 +130,13 @@ def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, caps
     assert code == 1
 
 
+@ON_BOTH_EMULATORS
 def test_invoke_generate_with_the_scheduled_event(seeded, capsys) -> None:
     code, out = run(capsys, "invoke", "generate", "--event", "events/scheduled.json")
     assert code == 0 and json.loads(out)["written"] == 5
 
 
+@ON_BOTH_EMULATORS
 def test_clean_empties_everything(seeded, capsys) -> None:
     code, _ = run(capsys, "clean")
     status = as_json(capsys, "status")
