@@ -23,12 +23,14 @@ def _get_json(url: str) -> Any:
 
 
 def identify(endpoint: str) -> EmulatorKind:
-    """LocalStack answers ``/_localstack/health``, moto's server ``/moto-api/data.json``."""
+    """LocalStack answers ``/_localstack/health``, moto's server ``/moto-api/config`` (its
+    small settings document: ``data.json`` would serialise every backend, and fails once a
+    Lambda function exists without Docker)."""
     base = endpoint.rstrip("/")
     health = _get_json(f"{base}/_localstack/health")
     if isinstance(health, dict) and "services" in health:
         return "localstack"
-    if isinstance(_get_json(f"{base}/moto-api/data.json"), dict):
+    if isinstance(_get_json(f"{base}/moto-api/config"), dict):
         return "moto"
     return "other"
 

@@ -373,7 +373,9 @@ def health(url: str) -> dict[str, object] | None:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing listens on the port (connections of a program that just ended do not count)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
