@@ -48,13 +48,13 @@ def awslocal_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def enriched_samples(pipeline_endpoint: str) -> Iterator[tuple[str, TicketStore]]:
-    """GIVEN the seed's stack (the names the docs use) holding the enriched sample tickets and
-    one reject."""
+    """GIVEN the seed's stack (the names the docs use), new, holding the enriched sample tickets
+    and one reject; deleted afterwards, so other modules using those names start clean (a
+    purge instead would hit SQS's one PurgeQueue a minute)."""
     from ticketlens.generator import object_key
     from ticketlens.handlers.enrich import lambda_handler, reset_runtime
-    from ticketlens.local.commands import clean
     from ticketlens.local.runner import for_stack
-    from ticketlens.local.stack import deploy
+    from ticketlens.local.stack import delete, deploy
     from ticketlens.schemas import RawTicket, parse_ticket
     from ticketlens.settings import get_settings
 
@@ -66,9 +66,9 @@ def enriched_samples(pipeline_endpoint: str) -> Iterator[tuple[str, TicketStore]
         get_settings.cache_clear()
         reset_runtime()
         settings = get_settings()
+        delete(settings)  # another module may have left data under the seed's names
         stack = deploy(settings)
         store = TicketStore(settings)
-        clean(store)  # another module may have used the seed's names on this emulator
         lines = (ROOT / "samples" / "tickets.jsonl").read_text(encoding="utf-8").splitlines()
         samples = [parse_ticket(line, "sample") for line in lines if line.strip()]
         for ticket in samples:
@@ -82,6 +82,7 @@ def enriched_samples(pipeline_endpoint: str) -> Iterator[tuple[str, TicketStore]
         )
         assert done, f"{store.count_items()} of {len(samples)} enriched; runner {runner.stats}"
         yield pipeline_endpoint, store
+        delete(settings)
     get_settings.cache_clear()
     reset_runtime()
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
+from botocore.exceptions import ClientError
 from emulator_fixtures import ON_BOTH_EMULATORS
 from pipeline_helpers import EngineSpy, run_runner_until, upload_generated, wait_for
 
@@ -37,12 +38,19 @@ def counted(pipeline) -> Any:
     )
     stream_arn = table["TableDescription"]["LatestStreamArn"]
     # LocalStack's stream (a kinesis mock behind it) drops writes for a moment after it is
-    # enabled: count only once a probe item's write shows up (moto: at once).
+    # enabled: count only once a probe item's write shows up (moto: at once). Each attempt
+    # changes the item: a write that changes nothing makes no stream record.
     probe = {"ticket_id": {"S": "stream-probe"}, "created_at": {"N": "0"}}
+    attempts = iter(range(1_000))
 
     def streaming() -> bool:
-        aws.dynamodb.put_item(TableName=pipeline.settings.table_name, Item=probe)
-        return dynamodb_writes(pipeline, stream_arn, "stream-probe") > 0
+        aws.dynamodb.put_item(TableName=pipeline.settings.table_name, Item={**probe, "attempt": {"N": str(next(attempts))}})
+        try:
+            return dynamodb_writes(pipeline, stream_arn, "stream-probe") > 0
+        except ClientError as error:
+            if "not currently ACTIVE" in str(error):  # LocalStack: the stream is still starting
+                return False
+            raise
 
     assert wait_for(streaming, timeout_s=30, every_s=0.5), "the table's stream never recorded a write"
     aws.dynamodb.delete_item(TableName=pipeline.settings.table_name, Key=probe)
