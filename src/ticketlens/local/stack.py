@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..emulators import EmulatorKind, deploy_target
 from ..settings import Settings, get_settings
 from ..store import clients
 
@@ -321,7 +322,7 @@ class Stack:
     schedules: list[ScheduleSettings]
     patches: list[str] = field(default_factory=list)
     created: bool = False
-    emulator: str = "other"  # "moto", "localstack" or "other" (ticketlens.emulators.identify)
+    emulator: EmulatorKind = "other"  # ticketlens.emulators.identify
     functions: bool = False  # the functions were deployed (DeployFunctions=true)
     functions_run_in_emulator: bool = False  # and the emulator invokes them (not the local runner)
 
@@ -378,8 +379,6 @@ def deploy(
     ``DeployFunctions`` in ``overrides`` wins. Needs an endpoint: on AWS use ``sam deploy``.
     """
     from dataclasses import replace as replace_target
-
-    from ..emulators import deploy_target
 
     settings = settings or get_settings()
     if not settings.endpoint_url:
@@ -457,7 +456,7 @@ def deploy(
 
 
 def _planned(settings: Settings, path: Path, template: dict[str, Any], overrides: Mapping[str, Any] | None,
-             functions: bool, emulator: str) -> tuple[Stack, str]:
+             functions: bool, emulator: EmulatorKind) -> tuple[Stack, str]:
     """The stack as it will be deployed, and the fingerprint tagged on it."""
     values = dict(overrides or {})
     if "DeployFunctions" in (template.get("Parameters") or {}):
@@ -580,7 +579,7 @@ class _Intrinsics:
 
     def __init__(self, aws: Any | None, cfn: Mapping[str, Any], parameters: Mapping[str, str],
                  physical: Mapping[str, str], settings: Settings) -> None:
-        self.aws = aws
+        self.aws: Any = aws  # None where only conditions are evaluated
         self.resources = cfn["Resources"]
         self.conditions = cfn.get("Conditions") or {}
         self.physical = physical
