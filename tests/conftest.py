@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from emulator_fixtures import localstack_endpoint, pipeline_endpoint  # noqa: F401 - fixtures
 
 DUMMY_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -108,10 +109,11 @@ def deploy_pipeline(endpoint: str, suffix: str | None = None) -> Iterator[Pipeli
 
 
 @pytest.fixture(scope="module")
-def pipeline(emulator_endpoint: str) -> Iterator[Pipeline]:
+def pipeline(pipeline_endpoint: str) -> Iterator[Pipeline]:
     """GIVEN template.yaml deployed to the emulator (SAM transform offline + CloudFormation),
-    with resource names unique to this test module."""
-    yield from deploy_pipeline(emulator_endpoint, uuid.uuid4().hex[:8])
+    with resource names unique to this test module. moto, or LocalStack too where the test
+    is parametrised over both (tests/emulator_fixtures.py)."""
+    yield from deploy_pipeline(pipeline_endpoint, uuid.uuid4().hex[:8])
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 # Create ticketlens' resources on LocalStack and upload the sample tickets.
 # The equivalent of the seed's `make setup && make seed`, driven by template.yaml.
 #
-#   infra/localstack/init-ticketlens.sh            # LocalStack on http://localhost:4566
+#   infra/localstack/init-ticketlens.sh            # LocalStack on http://localhost:4566 (make localstack)
 #   AWS_ENDPOINT_URL=http://host:4566 infra/localstack/init-ticketlens.sh
 #
 # Then run the enrichment worker against it:  ticket-processor

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.similar.commands",  # index, similar, search, incidents, eval-similar
     "ticketlens.faults.harness",  # faults
     "ticketlens.board.commands",  # board
+    "ticketlens.emulators.commands",  # localstack
 )
 
 

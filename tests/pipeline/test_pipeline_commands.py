@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_fixtures import ON_BOTH_EMULATORS
 from conftest import deploy_pipeline, pipeline_env
 from pipeline_helpers import run_runner_until, upload_generated, wait_for
 
@@ -39,7 +40,7 @@ def as_json(capsys, *argv: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def seeded(emulator_endpoint: str) -> Iterator[str]:
+def seeded(pipeline_endpoint: str) -> Iterator[str]:
     """GIVEN `ticketlens setup` and `ticketlens seed` run against the emulator (the seed's names),
     and the seeded tickets enriched by the handler behind the template's event source."""
     from ticketlens.handlers.enrich import lambda_handler, reset_runtime
@@ -50,7 +51,7 @@ def seeded(emulator_endpoint: str) -> Iterator[str]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        for name, value in {"AWS_ENDPOINT_URL": emulator_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+        for name, value in {"AWS_ENDPOINT_URL": pipeline_endpoint, "AWS_ACCESS_KEY_ID": "testing",
                             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
                             "AWS_DEFAULT_REGION": "us-east-1"}.items():
             mp.setenv(name, value)
@@ -62,17 +63,19 @@ def seeded(emulator_endpoint: str) -> Iterator[str]:
         store = TicketStore(settings)
         runner = for_stack(describe(settings), settings, handler=lambda_handler, idle_wait_s=1)
         assert run_runner_until(runner, lambda: store.count_items() >= len(SAMPLES), timeout_s=60)
-        yield emulator_endpoint
+        yield pipeline_endpoint
     get_settings.cache_clear()
     reset_runtime()
 
 
 @pytest.fixture
-def own_stack(emulator_endpoint: str) -> Iterator[Any]:
+def own_stack(pipeline_endpoint: str) -> Iterator[Any]:
     """GIVEN template.yaml deployed under names of this test's own (nothing shared with others)."""
-    yield from deploy_pipeline(emulator_endpoint, uuid.uuid4().hex[:8])
+    yield from deploy_pipeline(pipeline_endpoint, uuid.uuid4().hex[:8])
 
 
+@ON_BOTH_EMULATORS
+@ON_BOTH_EMULATORS
 def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     # WHEN the sample SQS event (two of the seeded tickets) is invoked in-process
     code, out = run(capsys, "invoke", "enrich", "--event", "events/sqs-s3-put.json")
@@ -84,6 +87,7 @@ def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     assert code == 0 and json.loads(out) == {"batchItemFailures": []}
 
 
+@ON_BOTH_EMULATORS
 def test_ticket_processor_enriches_in_worker_processes_and_stops_cleanly(own_stack, capsys) -> None:
     # GIVEN tickets in the raw bucket of a stack of its own, and the worker as its console
     # script runs it, verbose, against the emulator
@@ -111,6 +115,8 @@ def test_ticket_processor_enriches_in_worker_processes_and_stops_cleanly(own_sta
     assert not [t.ticket_id for t in tickets if t.body[:40] in output]
 
 
+@ON_BOTH_EMULATORS
+@ON_BOTH_EMULATORS
 def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
     status = as_json(capsys, "status")
     assert status["dlq"]["visible"] == 0
@@ -119,6 +125,8 @@ def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
     assert code == 0 and "dead-letter queue" in out
 
 
+@ON_BOTH_EMULATORS
+@ON_BOTH_EMULATORS
 def test_show_urgent_is_critical_and_high_newest_first(seeded, capsys) -> None:
     urgent = as_json(capsys, "show", "urgent")
     everything = as_json(capsys, "show", "results", "--limit", "100")
@@ -128,6 +136,8 @@ def test_show_urgent_is_critical_and_high_newest_first(seeded, capsys) -> None:
     assert len(everything) == len(SAMPLES)
 
 
+@ON_BOTH_EMULATORS
+@ON_BOTH_EMULATORS
 def test_show_sentiment_intent_and_results_limit(seeded, capsys) -> None:
     everything = as_json(capsys, "show", "results", "--limit", "100")
     for sentiment in ("NEGATIVE", "NEUTRAL", "POSITIVE"):
@@ -142,6 +152,8 @@ def test_show_sentiment_intent_and_results_limit(seeded, capsys) -> None:
     assert code == 0 and out.splitlines()[0].split()[:3] == ["TICKET_ID", "CREATED", "URGENCY"]
 
 
+@ON_BOTH_EMULATORS
+@ON_BOTH_EMULATORS
 def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, capsys) -> None:
     record = as_json(capsys, "show", "ticket", "TKT-1001")
     assert record["subject"] == SAMPLES[0]["subject"]
@@ -152,6 +164,7 @@ def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, caps
     assert code == 1
 
 
+@ON_BOTH_EMULATORS
 def test_invoke_generate_with_the_scheduled_event(own_stack, capsys, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
@@ -161,6 +174,7 @@ def test_invoke_generate_with_the_scheduled_event(own_stack, capsys, monkeypatch
     assert own_stack.store.count_objects(own_stack.settings.raw_bucket) == 5
 
 
+@ON_BOTH_EMULATORS
 def test_clean_empties_everything_on_an_emulator(own_stack, capsys, monkeypatch) -> None:
     # GIVEN a stack of its own with tickets in it
     upload_generated(own_stack, 3, seed="clean")
@@ -213,6 +227,7 @@ def test_destructive_commands_refuse_anything_but_a_local_emulator(command, endp
     assert no_network == []
 
 
+@ON_BOTH_EMULATORS
 def test_show_rejects_lists_what_was_not_a_ticket_with_the_reason(own_stack, capsys, monkeypatch) -> None:
     # GIVEN an object that is not a ticket, settled by the handler
     from ticketlens.handlers.enrich import lambda_handler
@@ -231,6 +246,7 @@ def test_show_rejects_lists_what_was_not_a_ticket_with_the_reason(own_stack, cap
     assert code == 0 and "inbox/broken.json" in out and "not valid JSON" in out
 
 
+@ON_BOTH_EMULATORS
 def test_redrive_moves_dead_letters_back_and_they_are_processed(own_stack, capsys, monkeypatch) -> None:
     # GIVEN a good ticket whose S3 event sits in the dead-letter queue (it failed transiently before)
     from ticketlens.handlers.enrich import lambda_handler

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from emulator_fixtures import ON_BOTH_EMULATORS
 from pipeline_helpers import DeliveryLog, run_runner_until, upload_generated
 
 from ticketlens.generator import object_key
@@ -17,7 +18,7 @@ from ticketlens.handlers.enrich import lambda_handler
 from ticketlens.local.commands import dead_letters
 from ticketlens.schemas import EMBEDDING_DIM
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, ON_BOTH_EMULATORS]
 
 
 def test_every_uploaded_ticket_is_enriched_into_dynamodb_and_the_enriched_bucket(pipeline) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 SAMPLES = "samples/tickets.jsonl"
+FUNCTIONS = {"auto": None, "on": True, "off": False}  # --functions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,9 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="AWS API endpoint (LocalStack, the emulator); default $AWS_ENDPOINT_URL, else AWS")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="machine-readable output")
+    functions = argparse.ArgumentParser(add_help=False)
+    functions.add_argument(
+        "--functions", choices=["auto", "on", "off"], default="auto",
+        help="deploy the template's functions (DeployFunctions): auto asks the endpoint (moto, LocalStack without "
+             "Docker: off, ticketlens' runner plays them; LocalStack in Docker: on, needs `sam build`)",
+    )
 
     p = subparsers.add_parser(
-        "demo", parents=[common],
+        "demo", parents=[common, functions],
         help="run the whole pipeline here: emulator, template, generator, enrichment, live summary",
         description="Start an AWS emulator in-process (unless --endpoint), deploy template.yaml to it, "
                     "run the generator on the template's schedule and the enrichment handler behind a "
@@ -50,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--template")
     p.set_defaults(func=cmd_emulator)
 
-    p = subparsers.add_parser("setup", parents=[common], help="deploy template.yaml to the endpoint (make setup)")
+    p = subparsers.add_parser("setup", parents=[common, functions],
+                              help="deploy template.yaml to the endpoint (make setup)")
     p.add_argument("--template")
     p.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="template parameter override (repeatable)")
@@ -73,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                               help="empty the buckets, queues and tables (make clean); emulators only by default")
     p.set_defaults(func=cmd_clean)
 
-    p = subparsers.add_parser("reset", parents=[common, destructive],
+    p = subparsers.add_parser("reset", parents=[common, destructive, functions],
                               help="clean, setup, seed (make reset); emulators only by default")
     p.add_argument("--no-seed", action="store_true")
     p.add_argument("--template")
@@ -269,6 +277,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         template=args.template,
         retry_delay_s=args.retry_delay,
         keep=args.keep,
+        functions=FUNCTIONS[args.functions],
     )
     try:
         return run_demo(options)
@@ -301,7 +310,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from .stack import deploy
 
     overrides = dict(p.split("=", 1) for p in args.parameter)
-    stack = deploy(template_path=args.template, overrides=overrides, log=print, replace=args.replace)
+    stack = deploy(template_path=args.template, overrides=overrides, log=print, replace=args.replace,
+                   functions=FUNCTIONS[args.functions])
     for key, value in sorted(stack.outputs.items()):
         print(f"  {key:<22} {value}")
     return 0
@@ -380,7 +390,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
     if not confirm_destruction(args, "reset"):
         return 2
-    deploy(template_path=args.template, log=print)
+    deploy(template_path=args.template, log=print, functions=FUNCTIONS[args.functions])
     clean(_store())
     print("emptied buckets, queues and tables")
     if not args.no_seed:

@@ -57,6 +57,7 @@ class DemoOptions:
     retry_delay_s: int | None = 5
     keep: bool = False
     keep_alive: bool = True
+    functions: bool | None = None  # deploy the template's functions; None: the endpoint decides
 
 
 # ------------------------------------------------------------------------ scheduling --
@@ -208,17 +209,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def render(snap: dict[str, Any], header: list[str], runner_stats: Any, elapsed_s: float, width: int = 100) -> str:
+    """The summary; ``runner_stats`` is None where the emulator invokes the function itself."""
     lines = list(header)
-    latencies = list(runner_stats.latencies_s)
-    rate = runner_stats.succeeded / elapsed_s if elapsed_s > 0 else 0.0
-    lines.append(
-        f"enriched {snap['total']}   invocations {runner_stats.invocations}   failed deliveries {runner_stats.failed}"
-        f"   {rate:.1f} tickets/s   upload->stored p50 {percentile(latencies, 50):.2f} s"
-        f" p95 {percentile(latencies, 95):.2f} s"
-    )
+    if runner_stats is None:
+        lines.append(f"enriched {snap['total']}   (invoked by the emulator's event source mapping: see its logs)")
+    else:
+        latencies = list(runner_stats.latencies_s)
+        rate = runner_stats.succeeded / elapsed_s if elapsed_s > 0 else 0.0
+        lines.append(
+            f"enriched {snap['total']}   invocations {runner_stats.invocations}   failed deliveries {runner_stats.failed}"
+            f"   {rate:.1f} tickets/s   upload->stored p50 {percentile(latencies, 50):.2f} s"
+            f" p95 {percentile(latencies, 95):.2f} s"
+        )
     q, d = snap["queue"], snap["dlq"]
     lines.append(f"queue {q['visible']} waiting, {q['in_flight']} in flight   dead-letter queue {d['visible']}")
-    if runner_stats.last_error:
+    if runner_stats is not None and runner_stats.last_error:
         lines.append(f"last error: {runner_stats.last_error}"[:width])
     lines.append("")
     for name in ("urgency", "sentiment", "intent"):
@@ -260,18 +265,21 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     log_path = LOG_DIR / "demo.log"
     log_file = log_path.open("a", encoding="utf-8")
     try:
-        stack = stack_module.deploy(settings, options.template, log=lambda m: print(m, file=out))
+        stack = stack_module.deploy(settings, options.template, log=lambda m: print(m, file=out),
+                                    functions=options.functions)
         print(f"stack ready in {time.monotonic() - started:.1f} s", file=out)
 
         from .runner import for_stack
 
-        t0 = time.monotonic()
-        runner = for_stack(stack, settings, concurrency=options.concurrency, retry_delay_s=options.retry_delay_s,
-                           output=str(log_path.resolve()))
-        runner.start(warm=True)
-        print(f"{runner.concurrency} enrich workers ready in {time.monotonic() - t0:.1f} s (models load once per "
-              "worker process, like a Lambda execution environment's init)", file=out)
-        indexer = _start_indexer(stack, settings, options.retry_delay_s, str(log_path.resolve()))
+        runner = indexer = None
+        if not stack.functions_run_in_emulator:  # else the emulator's event source mapping invokes it
+            t0 = time.monotonic()
+            runner = for_stack(stack, settings, concurrency=options.concurrency,
+                               retry_delay_s=options.retry_delay_s, output=str(log_path.resolve()))
+            runner.start(warm=True)
+            print(f"{runner.concurrency} enrich workers ready in {time.monotonic() - t0:.1f} s (models load once "
+                  "per worker process, like a Lambda execution environment's init)", file=out)
+            indexer = _start_indexer(stack, settings, options.retry_delay_s, str(log_path.resolve()))
         generator = None
         if options.generate:
             schedule = stack.schedule("GenerateFunction")
@@ -283,7 +291,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             f"ticketlens demo   endpoint {settings.endpoint_url}   stack {settings.stack_name}",
             f"query it meanwhile: AWS_ENDPOINT_URL={settings.endpoint_url} ticketlens show urgent",
             f"runner: batch {source.batch_size}, window {source.window_seconds:g} s, concurrency {runner.concurrency},"
-            f" partial batch responses {'on' if source.report_batch_item_failures else 'off'}",
+            f" partial batch responses {'on' if source.report_batch_item_failures else 'off'}" if runner else
+            f"runner: none here; {stack.emulator} runs EnrichFunction from its event source mapping",
         ]
         if generator:
             header.append(
@@ -295,7 +304,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         status = _live(options, out, TicketStore(settings), runner, generator, header, started)
         _stop(generator, runner, indexer)
         final = snapshot(TicketStore(settings))
-        print(render(final, ["final", *incident_lines(settings)], runner.stats, time.monotonic() - started), file=out)
+        print(render(final, ["final", *incident_lines(settings)], runner.stats if runner else None,
+                     time.monotonic() - started), file=out)
         print(f"handler logs: {log_file.name}", file=out)
         if emulator and options.keep:
             print(f"emulator still serving {emulator.url}; Ctrl-C to quit", file=out)
@@ -323,7 +333,7 @@ def _live(options: DemoOptions, out: TextIO, store: Any, runner: Any, generator:
                               + (f"   generator error: {generator.last_error}" if generator.last_error else "")]
                              if generator else []) + incident_lines(store.settings)
             if tty:
-                out.write("\x1b[H\x1b[J" + render(snap, head, runner.stats, elapsed) + "\n")
+                out.write("\x1b[H\x1b[J" + render(snap, head, runner.stats if runner else None, elapsed) + "\n")
                 out.flush()
             elif elapsed - last_plain >= 5:
                 last_plain = elapsed
@@ -371,7 +381,8 @@ def _stop(generator: Any, runner: Any, indexer: Any = None) -> None:
     try:
         if generator:
             generator.stop()
-        runner.stop()
+        if runner:
+            runner.stop()
         if indexer:
             indexer.stop()
     finally:

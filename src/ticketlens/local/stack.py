@@ -6,27 +6,38 @@ LocalStack. Here the same template goes through the SAM transform **offline**
 plain CloudFormation is created on the configured endpoint: the embedded moto server,
 a long-lived emulator, or LocalStack.
 
-What the emulator does not do, and what this module does about it (each is applied by
-:func:`patch_for_emulator` or :func:`_apply_post_create_patches` and listed in
-``Stack.patches``):
+**Functions or not.** The template's ``DeployFunctions`` parameter leaves the functions,
+their layers, roles, event source mapping and schedule out where nothing can run them;
+:func:`ticketlens.emulators.deploy_target` chooses (moto: out; LocalStack: in when it runs
+in Docker, out when it runs on the host; ``--functions on|off`` decides instead). Without
+them, :mod:`ticketlens.local.runner` plays Lambda's SQS poller in-process with the
+mapping's settings (batch size, window, partial batch responses, concurrency), and
+``ticketlens demo`` runs the generator on the template's schedule. Where the emulator runs
+the functions itself (LocalStack in Docker) they need their built code: ``sam build``.
+
+**moto only** (LocalStack's CloudFormation does all of this natively): what moto does not
+do, and what this module does about it (applied by :func:`patch_for_emulator` and
+:func:`_apply_post_create_patches`, listed in ``Stack.patches``):
 
 * moto's CloudFormation ignores a bucket's ``NotificationConfiguration``: after the stack
   is created, the same configuration is applied with ``PutBucketNotificationConfiguration``;
 * it ignores ``TimeToLiveSpecification``: applied with ``UpdateTimeToLive``;
 * it ignores a bucket's ``LifecycleConfiguration``: applied with
   ``PutBucketLifecycleConfiguration``;
-* it does not support ``AWS::SQS::QueuePolicy``: taken out of the stack and applied with
-  ``SetQueueAttributes`` after it is created;
+* it does not support ``AWS::SQS::QueuePolicy``: set with ``SetQueueAttributes``;
 * it does not support ``AWS::S3::BucketPolicy`` either, and the template's bucket policies
-  deny every request not made over TLS, which an emulator on loopback HTTP would then
-  refuse: they are left out (and listed as such);
-* it cannot run Lambda code without Docker: the SQS ``EventSourceMapping`` is created
-  disabled, and :mod:`ticketlens.local.runner` plays Lambda's poller in-process with the
-  mapping's settings (batch size, window, partial batch responses, concurrency);
-* it does not fire EventBridge schedules: ``ticketlens demo`` runs the generator on the
-  template's schedule itself;
-* layers are created but not attached (nothing runs in them): the runner imports the
-  library in-process instead.
+  deny every request not made over TLS, which an emulator on loopback HTTP would refuse:
+  they are left out (and listed as such);
+* it does not support ``AWS::Lambda::Url`` (the board's function URL): left out;
+* with the functions deployed (``--functions on``) it would try to run them in Docker: the
+  SQS ``EventSourceMapping`` is created disabled, and the local runner plays it.
+
+A create that fails is deleted again, so no stack is left stuck in ROLLBACK_COMPLETE
+(LocalStack without Docker fails a stack with functions at the first one, "Installation of
+lambda-runtime ... failed"). The delete waits out LocalStack's early DELETE_FAILED while it
+is still deleting; a delete that fails for good is retried retaining what failed, and
+where the emulator ignores that (LocalStack) the resources are deleted with their own APIs
+and the error says so.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..emulators import EmulatorKind, deploy_target
 from ..settings import Settings, get_settings
 from ..store import clients
 
@@ -153,23 +165,27 @@ def translate(
 
 
 # Resource types moto's CloudFormation skips: created from the template after the stack.
-_APPLIED_AFTER = {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy"}
+_APPLIED_AFTER = {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::Lambda::Url"}
 
 
-def patch_for_emulator(cfn: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """Adjust the translated template for an emulator without Lambda.
+def patch_for_emulator(cfn: dict[str, Any], active: set[str] | None = None) -> tuple[list[str], dict[str, Any]]:
+    """Adjust the translated template for moto, which runs no Lambda code (moto only).
 
-    Returns what changed, and the resources taken out to be applied after the stack
-    (moto's CloudFormation does not support them).
+    ``active`` names the resources whose condition holds (default: all). Returns what
+    changed, and the resources taken out to be applied after the stack (moto's
+    CloudFormation does not support them).
     """
     patches: list[str] = []
     deferred: dict[str, Any] = {}
     resources = cfn["Resources"]
     for logical_id in list(resources):
         resource = resources[logical_id]
+        if active is not None and logical_id not in active:
+            continue
         if resource["Type"] == "AWS::Lambda::EventSourceMapping":
             resource["Properties"]["Enabled"] = False
-            patches.append(f"{logical_id}: created disabled; the local SQS event-source runner invokes the handler")
+            patches.append(f"{logical_id}: created disabled (moto would run the function in Docker); "
+                           "the local SQS event-source runner invokes the handler")
         elif resource["Type"] in _APPLIED_AFTER:
             deferred[logical_id] = resources.pop(logical_id)
     for resource in resources.values():
@@ -312,6 +328,9 @@ class Stack:
     schedules: list[ScheduleSettings]
     patches: list[str] = field(default_factory=list)
     created: bool = False
+    emulator: EmulatorKind = "other"  # ticketlens.emulators.identify
+    functions: bool = False  # the functions were deployed (DeployFunctions=true)
+    functions_run_in_emulator: bool = False  # and the emulator invokes them (not the local runner)
 
     def event_source(self, function: str = "EnrichFunction") -> EventSourceSettings:
         for source in self.event_sources:
@@ -375,26 +394,30 @@ def deploy(
     timeout_s: float = 120.0,
     log: Any = None,
     replace: bool = False,
+    functions: bool | None = None,
 ) -> Stack:
     """Create the stack on the configured endpoint unless it exists; returns its settings.
 
     Idempotent: a complete stack deployed from the same template and parameters is reused
     (``ticketlens clean`` empties it). One deployed from a different template is reused
     with a warning, or deleted and created again with ``replace`` (its data goes with it).
-    Needs an endpoint: on AWS use ``sam deploy``.
+    ``functions`` deploys the functions (True), leaves them out (False), or lets the
+    endpoint decide (None: :func:`ticketlens.emulators.deploy_target`); an explicit
+    ``DeployFunctions`` in ``overrides`` wins. Needs an endpoint: on AWS use ``sam deploy``.
     """
+    from dataclasses import replace as replace_target
+
     settings = settings or get_settings()
     if not settings.endpoint_url:
         raise DeployError("no endpoint: set AWS_ENDPOINT_URL (or --endpoint); for AWS use `sam deploy`")
     say = log or (lambda message: None)
     path = find_template(template_path)
     template = load_template(path)
-    stack = describe(settings, path, overrides)
+    target = deploy_target(settings.endpoint_url, functions)
+    decided_here = functions is None and "DeployFunctions" not in (overrides or {})
+    stack, fingerprint = _planned(settings, path, template, overrides, target.functions, target.emulator)
     aws = clients(settings)
     cfn_client = aws.cloudformation
-    fingerprint = hashlib.sha256(
-        json.dumps([template, stack.parameters], sort_keys=True, default=str).encode()
-    ).hexdigest()
 
     existing = _stack_status(cfn_client, settings.stack_name)
     if existing and existing.endswith("_COMPLETE") and "DELETE" not in existing and "ROLLBACK" not in existing:
@@ -406,20 +429,36 @@ def deploy(
             else:
                 say(f"stack {settings.stack_name} already deployed ({existing})")
             stack.outputs = _outputs(cfn_client, settings.stack_name)
+            stack.functions = "EnrichFunctionName" in stack.outputs
+            stack.functions_run_in_emulator = stack.functions and target.emulator != "moto"
             return stack
         existing = "REPLACE"
     if existing and "DELETE_COMPLETE" not in existing:
         say(f"replacing stack {settings.stack_name}" if existing == "REPLACE"
             else f"stack {settings.stack_name} is {existing}: deleting it first")
-        _empty_buckets(aws, cfn_client, settings.stack_name)
-        cfn_client.delete_stack(StackName=settings.stack_name)
-        _wait(cfn_client, settings.stack_name, {"DELETE_COMPLETE", None}, timeout_s)
+        say(f"  {_delete_stack(aws, settings.stack_name, timeout_s, settings)}")
 
+    built = None
+    if stack.functions_run_in_emulator:
+        code_ids = [key.removesuffix(".zip") for key in package_offline(json.loads(json.dumps(template)))]
+        built, why_not = _built_code(path, code_ids)
+        if why_not and decided_here:
+            say(f"functions left out: {why_not}")
+            target = replace_target(target, functions=False, reason=why_not)
+            stack, fingerprint = _planned(settings, path, template, overrides, False, target.emulator)
+        elif why_not:
+            raise DeployError(f"{why_not}; deploy with `--functions off` (ticket-processor then plays them)")
     artifacts = package_offline(template)
-    _upload_artifacts(aws.s3, path.parent, artifacts)
-    cfn = translate(template, stack.parameters, region=settings.region)
-    stack.patches, deferred = patch_for_emulator(cfn)
-    say(f"deploying {path.name} as stack {settings.stack_name} (SAM transform offline, then CloudFormation)")
+    _upload_artifacts(aws.s3, path.parent, artifacts, built)
+    account_id = EMULATOR_ACCOUNT_ID if target.emulator == "moto" else _account_id(settings)
+    cfn = translate(template, stack.parameters, region=settings.region, account_id=account_id)
+    deferred: dict[str, Any] = {}
+    if target.emulator == "moto":
+        active = _active_resources(cfn, stack.parameters, settings)
+        stack.patches, deferred = patch_for_emulator(cfn, active)
+    say(f"deploying {path.name} as stack {settings.stack_name} to {target.emulator} "
+        f"(SAM transform offline, then CloudFormation); functions "
+        f"{'deployed' if stack.functions else 'left out'}: {target.reason}")
     cfn_client.create_stack(
         StackName=settings.stack_name,
         TemplateBody=json.dumps(cfn),
@@ -429,17 +468,70 @@ def deploy(
     )
     status = _wait(cfn_client, settings.stack_name, {"CREATE_COMPLETE"}, timeout_s)
     if status != "CREATE_COMPLETE":
-        raise DeployError(f"stack {settings.stack_name} ended {status}: {_failure_reasons(cfn_client, settings.stack_name)}")
+        reasons = _failure_reasons(cfn_client, settings.stack_name)
+        cleanup = _delete_stack(aws, settings.stack_name, timeout_s, settings)
+        hint = ("; the emulator could not run the functions: deploy with `--functions off` "
+                "(ticket-processor then plays them)" if stack.functions_run_in_emulator else "")
+        raise DeployError(f"stack {settings.stack_name} ended {status}: {reasons}; {cleanup}{hint}")
     stack.outputs = _outputs(cfn_client, settings.stack_name)
-    stack.patches += _apply_post_create_patches(aws, cfn, deferred, stack.parameters, settings)
+    if target.emulator == "moto":
+        stack.patches += _apply_post_create_patches(aws, cfn, deferred, stack.parameters, settings)
     stack.created = True
     for patch in stack.patches:
         say(f"  patched: {patch}")
     return stack
 
 
-def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str]) -> None:
-    """Small stand-in zips (the emulator never runs them): each function's own source files."""
+def _planned(settings: Settings, path: Path, template: dict[str, Any], overrides: Mapping[str, Any] | None,
+             functions: bool, emulator: EmulatorKind) -> tuple[Stack, str]:
+    """The stack as it will be deployed, and the fingerprint tagged on it."""
+    values = dict(overrides or {})
+    if "DeployFunctions" in (template.get("Parameters") or {}):
+        values.setdefault("DeployFunctions", "true" if functions else "false")
+    stack = describe(settings, path, values)
+    stack.emulator = emulator
+    stack.functions = stack.parameters.get("DeployFunctions", "true") == "true"
+    stack.functions_run_in_emulator = stack.functions and emulator != "moto"
+    fingerprint = hashlib.sha256(json.dumps([template, stack.parameters], sort_keys=True, default=str).encode())
+    return stack, fingerprint.hexdigest()
+
+
+def _built_code(path: Path, code_ids: list[str]) -> tuple[Path | None, str | None]:
+    """``sam build``'s output for the functions and layers (``code_ids``), or why it is missing."""
+    built = path.parent / BUILD_DIR
+    missing = [logical_id for logical_id in code_ids if not (built / logical_id).is_dir()]
+    if missing:
+        return None, (f"the emulator would run the functions, which need their built code and layers "
+                      f"({', '.join(missing)} missing under {built}): run `sam build` first")
+    return built, None
+
+
+def _account_id(settings: Settings) -> str:
+    """The emulator's account (LocalStack: 000000000000), for the SAM transform's ARNs."""
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=settings.endpoint_url, region_name=settings.region)
+    return str(sts.get_caller_identity()["Account"])
+
+
+def _active_resources(cfn: Mapping[str, Any], parameters: Mapping[str, str], settings: Settings) -> set[str]:
+    """Logical ids of the resources whose Condition holds with these parameters."""
+    conditions = _Intrinsics(None, cfn, parameters, {}, settings)
+    return {
+        logical_id for logical_id, resource in cfn["Resources"].items()
+        if "Condition" not in resource or conditions.condition(resource["Condition"])
+    }
+
+
+BUILD_DIR = Path(".aws-sam") / "build"  # where `sam build` leaves the functions' code and layers
+
+
+def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str], built: Path | None = None) -> None:
+    """The zips the template's CodeUri/ContentUri point at.
+
+    From ``built`` (``sam build``'s output, every file) where the emulator runs the code;
+    otherwise small stand-ins, each function's own source files, since nothing runs them.
+    """
     try:
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
@@ -447,12 +539,17 @@ def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str]) -> None
     for key, local in artifacts.items():
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            source = root / local
-            files = sorted(p for p in source.glob("*.py")) if source.is_dir() else []
-            for file in files:
-                archive.write(file, file.name)
-            if not files:
-                archive.writestr("README.txt", f"placeholder for {local}: built by `sam build` for AWS\n")
+            if built is not None:
+                source = built / key.removesuffix(".zip")
+                for file in sorted(p for p in source.rglob("*") if p.is_file()):
+                    archive.write(file, file.relative_to(source).as_posix())
+            else:
+                source = root / local
+                files = sorted(p for p in source.glob("*.py")) if source.is_dir() else []
+                for file in files:
+                    archive.write(file, file.name)
+                if not files:
+                    archive.writestr("README.txt", f"placeholder for {local}: built by `sam build` for AWS\n")
         s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=buffer.getvalue())
 
 
@@ -473,11 +570,15 @@ def _apply_post_create_patches(
                 aws.sqs.set_queue_attributes(
                     QueueUrl=queue_url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
                 )
-            applied.append(f"{logical_id}: not supported by the emulator's CloudFormation; set with SetQueueAttributes")
+            applied.append(f"{logical_id}: not supported by moto's CloudFormation; set with SetQueueAttributes")
         elif resource["Type"] == "AWS::S3::BucketPolicy":
-            applied.append(f"{logical_id}: left out: TLS-only, and the emulator serves plain HTTP on loopback")
+            applied.append(f"{logical_id}: left out: TLS-only, and moto serves plain HTTP on loopback")
+        elif resource["Type"] == "AWS::Lambda::Url":
+            applied.append(f"{logical_id}: left out: moto's CloudFormation does not support function URLs")
     for logical_id, resource in cfn["Resources"].items():
         props = resource.get("Properties", {})
+        if logical_id not in physical:  # its condition is false: not created
+            continue
         if resource["Type"] == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
             notification = intrinsics.resolve(props["NotificationConfiguration"])
             queue_configs = []
@@ -490,13 +591,13 @@ def _apply_post_create_patches(
             aws.s3.put_bucket_notification_configuration(
                 Bucket=physical[logical_id], NotificationConfiguration={"QueueConfigurations": queue_configs}
             )
-            applied.append(f"{logical_id}: NotificationConfiguration ignored by the emulator's CloudFormation; "
+            applied.append(f"{logical_id}: NotificationConfiguration ignored by moto's CloudFormation; "
                            "applied with PutBucketNotificationConfiguration")
         if resource["Type"] == "AWS::S3::Bucket" and "LifecycleConfiguration" in props:
             rules = [_lifecycle_rule(rule) for rule in intrinsics.resolve(props["LifecycleConfiguration"])["Rules"]]
             aws.s3.put_bucket_lifecycle_configuration(Bucket=physical[logical_id],
                                                       LifecycleConfiguration={"Rules": rules})
-            applied.append(f"{logical_id}: LifecycleConfiguration ignored by the emulator's CloudFormation; "
+            applied.append(f"{logical_id}: LifecycleConfiguration ignored by moto's CloudFormation; "
                            "applied with PutBucketLifecycleConfiguration")
         if resource["Type"] == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
             ttl = intrinsics.resolve(props["TimeToLiveSpecification"])
@@ -504,7 +605,7 @@ def _apply_post_create_patches(
                 TableName=physical[logical_id],
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl.get("Enabled", True))},
             )
-            applied.append(f"{logical_id}: TimeToLiveSpecification ignored by the emulator's CloudFormation; "
+            applied.append(f"{logical_id}: TimeToLiveSpecification ignored by moto's CloudFormation; "
                            "applied with UpdateTimeToLive")
     return applied
 
@@ -523,9 +624,9 @@ class _Intrinsics:
 
     _NO_VALUE = object()
 
-    def __init__(self, aws: Any, cfn: Mapping[str, Any], parameters: Mapping[str, str],
+    def __init__(self, aws: Any | None, cfn: Mapping[str, Any], parameters: Mapping[str, str],
                  physical: Mapping[str, str], settings: Settings) -> None:
-        self.aws = aws
+        self.aws: Any = aws  # None where only conditions are evaluated
         self.resources = cfn["Resources"]
         self.conditions = cfn.get("Conditions") or {}
         self.physical = physical
@@ -660,14 +761,135 @@ def _stack_status(cfn_client: Any, stack_name: str) -> str | None:
 
 
 def _wait(cfn_client: Any, stack_name: str, targets: set[str | None], timeout_s: float) -> str | None:
+    """The stack's status once it reaches one of ``targets`` or stops changing (a failure)."""
     deadline = time.monotonic() + timeout_s
     while True:
         status = _stack_status(cfn_client, stack_name)
-        if status in targets or (status and (status.endswith("_FAILED") or "ROLLBACK" in status)):
+        if status in targets or (status and not status.endswith("_IN_PROGRESS")):
             return status
         if time.monotonic() > deadline:
             raise DeployError(f"stack {stack_name} still {status} after {timeout_s:.0f} s")
         time.sleep(0.2)
+
+
+def _wait_deleted(cfn_client: Any, stack_name: str, timeout_s: float) -> str | None:
+    """The stack's status once nothing in it is in progress any more (None: it is gone).
+
+    LocalStack reports DELETE_FAILED as soon as one resource fails to delete while it goes on
+    deleting the others (and retrying), often to DELETE_COMPLETE: only a DELETE_FAILED with no
+    resource in progress is final.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = _wait(cfn_client, stack_name, {"DELETE_COMPLETE", None}, timeout_s)
+        if status != "DELETE_FAILED":
+            return status
+        try:
+            resources = cfn_client.describe_stack_resources(StackName=stack_name)["StackResources"]
+        except cfn_client.exceptions.ClientError:
+            return None  # deleted meanwhile
+        if not any(r.get("ResourceStatus", "").endswith("_IN_PROGRESS") for r in resources):
+            return status
+        if time.monotonic() > deadline:
+            raise DeployError(f"stack {stack_name} still deleting after {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
+def _delete_stack(aws: Any, stack_name: str, timeout_s: float, settings: Settings | None = None) -> str:
+    """Delete the stack, whatever state it is in; returns what was done, for the user.
+
+    Where a resource cannot be deleted (DELETE_FAILED for good), the stack is deleted again
+    retaining the resources that failed, as CloudFormation allows. LocalStack's CloudFormation
+    ignores ``RetainResources``: there the stack's resources are deleted with their own APIs,
+    so their names are free, and the error says that the stack record stays DELETE_FAILED
+    until LocalStack restarts.
+    """
+    cfn_client = aws.cloudformation
+    status = _wait_deleted(cfn_client, stack_name, timeout_s)
+    if status in (None, "DELETE_COMPLETE"):
+        return "no stack left"
+    if status != "DELETE_FAILED":
+        _empty_buckets(aws, cfn_client, stack_name)
+        cfn_client.delete_stack(StackName=stack_name)
+        status = _wait_deleted(cfn_client, stack_name, timeout_s)
+        if status in (None, "DELETE_COMPLETE"):
+            return f"stack {stack_name} deleted"
+    stuck = sorted(
+        r["LogicalResourceId"] for r in cfn_client.describe_stack_resources(StackName=stack_name)["StackResources"]
+        if r.get("ResourceStatus") == "DELETE_FAILED"
+    )
+    if status == "DELETE_FAILED" and stuck:
+        cfn_client.delete_stack(StackName=stack_name, RetainResources=stuck)
+        status = _wait_deleted(cfn_client, stack_name, timeout_s)
+        if status in (None, "DELETE_COMPLETE"):
+            return f"stack {stack_name} deleted, retaining {', '.join(stuck)}, which the emulator could not delete"
+    deleted, failed = _delete_resources(settings or get_settings(), stack_name)
+    raise DeployError(
+        f"stack {stack_name} is {status} and its record cannot be deleted ({_failure_reasons(cfn_client, stack_name)}); "
+        f"its resources were deleted with their own APIs ({', '.join(deleted) or 'none left'}"
+        + (f"; not deleted: {'; '.join(failed)}" if failed else "")
+        + "). The emulator keeps the stack record (LocalStack's CloudFormation ignores RetainResources) until it "
+        "restarts: `ticketlens localstack stop && ticketlens localstack start`"
+    )
+
+
+_GONE = ("NotFound", "NoSuch", "NonExistent", "does not exist", "not found", "Unable to find")
+
+
+def _delete_resources(settings: Settings, stack_name: str) -> tuple[list[str], list[str]]:
+    """Delete a stack's resources one by one with their own APIs (buckets emptied first).
+
+    Returns the logical ids deleted and, for those that could not be, why.
+    """
+    import boto3
+
+    aws = clients(settings)
+    extra = {name: boto3.client(name, endpoint_url=settings.endpoint_url, region_name=settings.region)
+             for name in ("iam", "lambda", "events")}
+    resources = aws.cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    deleted: list[str] = []
+    failed: list[str] = []
+    for resource in resources:
+        kind, physical = resource["ResourceType"], resource.get("PhysicalResourceId")
+        if not physical or resource.get("ResourceStatus") == "DELETE_COMPLETE":
+            continue
+        try:
+            if kind == "AWS::S3::Bucket":
+                for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=physical):
+                    if page.get("Contents"):
+                        aws.s3.delete_objects(Bucket=physical, Delete={"Objects": [{"Key": o["Key"]} for o in page["Contents"]]})
+                aws.s3.delete_bucket(Bucket=physical)
+            elif kind == "AWS::SQS::Queue":
+                aws.sqs.delete_queue(QueueUrl=physical)
+            elif kind == "AWS::DynamoDB::Table":
+                aws.dynamodb.delete_table(TableName=physical)
+            elif kind == "AWS::IAM::Role":
+                iam = extra["iam"]
+                for policy in iam.list_attached_role_policies(RoleName=physical)["AttachedPolicies"]:
+                    iam.detach_role_policy(RoleName=physical, PolicyArn=policy["PolicyArn"])
+                for name in iam.list_role_policies(RoleName=physical)["PolicyNames"]:
+                    iam.delete_role_policy(RoleName=physical, PolicyName=name)
+                iam.delete_role(RoleName=physical)
+            elif kind == "AWS::Lambda::Function":
+                extra["lambda"].delete_function(FunctionName=physical)
+            elif kind == "AWS::Lambda::EventSourceMapping":
+                extra["lambda"].delete_event_source_mapping(UUID=physical)
+            elif kind == "AWS::Lambda::LayerVersion":
+                name, version = physical.rsplit(":", 2)[-2:]
+                extra["lambda"].delete_layer_version(LayerName=name, VersionNumber=int(version))
+            elif kind == "AWS::Events::Rule":
+                targets = extra["events"].list_targets_by_rule(Rule=physical)["Targets"]
+                if targets:
+                    extra["events"].remove_targets(Rule=physical, Ids=[t["Id"] for t in targets])
+                extra["events"].delete_rule(Name=physical)
+            else:
+                continue  # policies and permissions go with their queue, role or function
+        except Exception as error:  # noqa: BLE001 - report every resource, whatever failed
+            if not any(marker in str(error) for marker in _GONE):
+                failed.append(f"{resource['LogicalResourceId']}: {error}")
+            continue
+        deleted.append(resource["LogicalResourceId"])
+    return deleted, failed
 
 
 def _outputs(cfn_client: Any, stack_name: str) -> dict[str, str]:
@@ -680,18 +902,15 @@ def _failure_reasons(cfn_client: Any, stack_name: str) -> str:
         events = cfn_client.describe_stack_events(StackName=stack_name)["StackEvents"]
     except Exception:  # noqa: BLE001 - best effort diagnostics
         return "(no events)"
-    reasons = [
-        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', '')}"
+    reasons = dict.fromkeys(  # newest first, each once
+        f"{e['LogicalResourceId']}: {e['ResourceStatusReason']}"
         for e in events
-        if e.get("ResourceStatus", "").endswith("FAILED")
-    ]
+        if e.get("ResourceStatus", "").endswith("FAILED") and e.get("ResourceStatusReason")
+    )
     return "; ".join(reasons) or "(no reason given)"
 
 
-def delete(settings: Settings | None = None, timeout_s: float = 120.0) -> None:
+def delete(settings: Settings | None = None, timeout_s: float = 120.0) -> str:
+    """Delete the stack and everything in it; returns what was done."""
     settings = settings or get_settings()
-    cfn_client = clients(settings).cloudformation
-    if _stack_status(cfn_client, settings.stack_name):
-        _empty_buckets(clients(settings), cfn_client, settings.stack_name)
-        cfn_client.delete_stack(StackName=settings.stack_name)
-        _wait(cfn_client, settings.stack_name, {"DELETE_COMPLETE", None}, timeout_s)
+    return _delete_stack(clients(settings), settings.stack_name, timeout_s, settings)
