@@ -75,7 +75,7 @@ def enriched_samples(pipeline_endpoint: str) -> Iterator[tuple[str, TicketStore]
             assert isinstance(ticket, RawTicket)
             store.put_raw(object_key(ticket), ticket.model_dump_json(exclude_none=True))
         store.put_raw(MALFORMED_KEY, b'{"ticket_id": "BROKEN", "body": ')
-        runner = for_stack(stack, lambda_handler, settings, idle_wait_s=1)
+        runner = for_stack(stack, settings, handler=lambda_handler, idle_wait_s=1)
         done = run_runner_until(
             runner, lambda: store.count_items() >= len(samples) and store.get_rejected(MALFORMED_KEY) is not None,
             timeout_s=120,
@@ -115,4 +115,4 @@ def test_the_documented_awslocal_queries_work_as_written(enriched_samples) -> No
     assert out.count('"ApproximateNumberOfMessages"') == 2
     count = re.search(r'"Count": (\d+)', out)
     assert count and int(count.group(1)) == store.count_items()
-    assert f"rejects/{MALFORMED_KEY}" in out
+    assert f"rejects/objects/{MALFORMED_KEY}" in out

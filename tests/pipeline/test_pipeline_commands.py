@@ -75,7 +75,6 @@ def own_stack(pipeline_endpoint: str) -> Iterator[Any]:
 
 
 @ON_BOTH_EMULATORS
-@ON_BOTH_EMULATORS
 def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     # WHEN the sample SQS event (two of the seeded tickets) is invoked in-process
     code, out = run(capsys, "invoke", "enrich", "--event", "events/sqs-s3-put.json")
@@ -116,7 +115,6 @@ def test_ticket_processor_enriches_in_worker_processes_and_stops_cleanly(own_sta
 
 
 @ON_BOTH_EMULATORS
-@ON_BOTH_EMULATORS
 def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
     status = as_json(capsys, "status")
     assert status["dlq"]["visible"] == 0
@@ -125,7 +123,6 @@ def test_status_counts_queues_objects_and_items(seeded, capsys) -> None:
     assert code == 0 and "dead-letter queue" in out
 
 
-@ON_BOTH_EMULATORS
 @ON_BOTH_EMULATORS
 def test_show_urgent_is_critical_and_high_newest_first(seeded, capsys) -> None:
     urgent = as_json(capsys, "show", "urgent")
@@ -136,7 +133,6 @@ def test_show_urgent_is_critical_and_high_newest_first(seeded, capsys) -> None:
     assert len(everything) == len(SAMPLES)
 
 
-@ON_BOTH_EMULATORS
 @ON_BOTH_EMULATORS
 def test_show_sentiment_intent_and_results_limit(seeded, capsys) -> None:
     everything = as_json(capsys, "show", "results", "--limit", "100")
@@ -152,7 +148,6 @@ def test_show_sentiment_intent_and_results_limit(seeded, capsys) -> None:
     assert code == 0 and out.splitlines()[0].split()[:3] == ["TICKET_ID", "CREATED", "URGENCY"]
 
 
-@ON_BOTH_EMULATORS
 @ON_BOTH_EMULATORS
 def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, capsys) -> None:
     record = as_json(capsys, "show", "ticket", "TKT-1001")

@@ -17,7 +17,7 @@ from ticketlens.local import stack as stack_module
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 FUNCTION_KINDS = {"AWS::Lambda::Function", "AWS::Lambda::LayerVersion", "AWS::Lambda::EventSourceMapping",
-                  "AWS::Lambda::Permission", "AWS::Events::Rule", "AWS::IAM::Role"}
+                  "AWS::Lambda::Permission", "AWS::Lambda::Url", "AWS::Events::Rule", "AWS::IAM::Role"}
 
 
 def created_resources(cfn: dict[str, Any], parameters: dict[str, str]) -> set[str]:
@@ -44,14 +44,18 @@ def test_deploy_functions_false_leaves_out_functions_layers_roles_mapping_and_sc
     # THEN without them, exactly the function-related resources are left out
     left_out = {name: with_cfn["Resources"][name]["Type"] for name in everything - kept}
     assert set(left_out.values()) == FUNCTION_KINDS
-    assert {"EnrichFunction", "GenerateFunction", "EnrichFunctionRole", "GenerateFunctionRole"} <= set(left_out)
+    assert {"EnrichFunction", "GenerateFunction", "EnrichFunctionRole", "GenerateFunctionRole", "IndexFunction",
+            "IndexFunctionRole", "BoardFunction", "BoardFunctionRole"} <= set(left_out)
     # AND every other resource stays unconditional
     remaining = {with_cfn["Resources"][name]["Type"] for name in kept}
-    assert remaining == {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::DynamoDB::Table"}
+    assert remaining == {"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
+                         "AWS::DynamoDB::Table"}
     assert all("Condition" not in with_cfn["Resources"][name] for name in kept)
     # AND the function outputs are conditional on the same parameter
     assert with_cfn["Outputs"]["EnrichFunctionName"]["Condition"] == "FunctionsDeployed"
     assert with_cfn["Outputs"]["GenerateFunctionName"]["Condition"] == "FunctionsDeployed"
+    assert with_cfn["Outputs"]["IndexFunctionName"]["Condition"] == "FunctionsDeployed"
+    assert with_cfn["Outputs"]["BoardFunctionName"]["Condition"] == "FunctionsDeployed"
     assert with_params["DeployFunctions"] == "true"  # AWS gets the functions by default
 
 
@@ -173,7 +177,8 @@ def test_a_create_that_fails_on_localstack_lambda_leaves_no_stack(localstack_end
                                                                   tmp_path: Path) -> None:
     # GIVEN a checkout with built functions and layers, and LocalStack that cannot run Lambda
     shutil.copy(TEMPLATE, tmp_path / "template.yaml")
-    for logical_id in ("EnrichFunction", "GenerateFunction", "TicketlensLayer", "ModelsLayer"):
+    for logical_id in ("EnrichFunction", "GenerateFunction", "IndexFunction", "BoardFunction", "TicketlensLayer",
+                       "ModelsLayer"):
         built = tmp_path / stack_module.BUILD_DIR / logical_id
         built.mkdir(parents=True)
         (built / "app.py").write_text("def lambda_handler(event, context):\n    return {}\n")
@@ -186,7 +191,7 @@ def test_a_create_that_fails_on_localstack_lambda_leaves_no_stack(localstack_end
 
     # THEN the error names LocalStack's reason and the way out, and the stack is gone
     message = str(failure.value)
-    assert "EnrichFunction" in message and "lambda" in message.lower()
+    assert "Function: " in message and "lambda" in message.lower()
     assert f"stack {settings.stack_name} deleted" in message and "--functions off" in message
     assert stack_module._stack_status(cfn, settings.stack_name) is None
     # AND the same stack name deploys again at once, without the functions
