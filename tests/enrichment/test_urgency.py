@@ -63,12 +63,12 @@ def test_probabilities_are_a_distribution_peaking_at_the_level() -> None:
 
 
 def test_a_customer_priority_of_critical_raises_a_medium_ticket() -> None:
-    # GIVEN a plain bug report, with and without the customer's own priority
-    text = "The dashboard shows yesterday's numbers."
+    # GIVEN a payment stuck in flight, with and without the customer's own priority
+    text = "My transfer has been pending since Monday."
     # WHEN assessed THEN "critical" lifts it a band, "low" keeps it where it is or lower
-    assert _level(text, "bug_report", 0.5) == "medium"
-    assert _level(text, "bug_report", 0.5, "critical") == "high"
-    assert _level(text, "bug_report", 0.5, "low") in ("medium", "low")
+    assert _level(text, "payment_issue", 0.5) == "medium"
+    assert _level(text, "payment_issue", 0.5, "critical") == "high"
+    assert _level(text, "payment_issue", 0.5, "low") in ("medium", "low")
 
 
 def test_the_issue_example_with_a_stated_deadline_and_critical_priority_is_critical() -> None:

@@ -111,7 +111,7 @@ INTENT_POINTS: dict[str, float] = {
     "other": 0.0,
 }
 # The customer's own priority is one signal among several: it nudges, it does not decide.
-PRIORITY_POINTS: dict[str, float] = {"critical": 0.7, "high": 0.35, "medium": 0.0, "low": -0.2}
+PRIORITY_POINTS: dict[str, float] = {"critical": 0.5, "high": 0.25, "medium": 0.0, "low": -0.15}
 NEGATIVE_POINTS = 0.15  # an unhappy customer, weighted by the sentiment's probability
 SHOUTING_POINTS = 0.1  # "!!" or a run of capitals: distress, but not impact
 
