@@ -37,6 +37,11 @@ DEFAULT_INTENTS: tuple[str, ...] = (
     "other",
 )
 SENTIMENTS: tuple[Sentiment, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
+# Tickets that need no answer: unsolicited mail (spam, phishing), automatic replies (out of
+# office, delivery notices) and closing notes that ask for nothing ("Thank you!").
+Flag = Literal["spam", "auto_reply", "thanks"]
+FLAGS: tuple[Flag, ...] = ("spam", "auto_reply", "thanks")
+NO_FLAG = "none"  # the flag head's label for a ticket someone has to answer
 EMBEDDING_DIM = 384
 
 # Unix seconds beyond this are almost surely milliseconds (year 5138 in seconds).
@@ -136,6 +141,15 @@ class EnrichmentData(BaseModel):
     summary: str
     processed_at: str
     model_version: str
+    # ISO 639-1 code ("und" for a text without letters) and the probability of that code.
+    # The intent and sentiment heads read English: their confidences are discounted by the
+    # probability that the text is not English (docs/quality.md, "Language").
+    language: str = "und"
+    language_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Set when the ticket needs no action (spam, an automatic reply, a thank-you note) with
+    # probability >= the flag threshold; flag_confidence is that probability, on every ticket.
+    flag: Flag | None = None
+    flag_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class EnrichedTicket(RawTicket):
@@ -167,6 +181,9 @@ class TicketRecord(BaseModel):
     processed_at: str
     model_version: str
     s3_key: str
+    language: str | None = None
+    flag: Flag | None = None
+    flag_confidence: float | None = None
 
     @classmethod
     def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
@@ -188,6 +205,9 @@ class TicketRecord(BaseModel):
             processed_at=e.processed_at,
             model_version=e.model_version,
             s3_key=s3_key,
+            language=e.language,
+            flag=e.flag,
+            flag_confidence=e.flag_confidence,
         )
 
 

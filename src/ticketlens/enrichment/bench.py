@@ -126,6 +126,7 @@ def _worker(arm: str, path: str) -> dict[str, Any]:
         load_head(settings.intent_head, "intent"),
         load_head(settings.sentiment_head, "sentiment"),
         ExtractiveSummarizer(),
+        flag_head=load_head(settings.flag_head, "flag"),
         batch_size=settings.batch_size,
     )
     cold_start = time.perf_counter() - t0
@@ -147,7 +148,7 @@ def _worker(arm: str, path: str) -> dict[str, Any]:
         per_ticket.extend([(time.perf_counter() - t) * 1000 / len(chunk)] * len(chunk))
     elapsed = time.perf_counter() - started
     times = enricher.times
-    rest = times.heads + times.summary + times.urgency
+    rest = times.language + times.heads + times.summary + times.urgency
 
     single: list[float] = []
     for ticket in tickets[:SINGLE_TICKET_SAMPLES]:
@@ -175,8 +176,8 @@ def _worker(arm: str, path: str) -> dict[str, Any]:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "encode_share_pct": 100 * times.encode / max(times.encode + rest, 1e-9),
         "overhead_pct": 100 * rest / max(times.encode, 1e-9),
-        "stage_seconds": {"encode": times.encode, "heads": times.heads, "summary": times.summary,
-                          "urgency": times.urgency},
+        "stage_seconds": {"encode": times.encode, "language": times.language, "heads": times.heads,
+                          "summary": times.summary, "urgency": times.urgency},
         "intent_agreement_pct": 100 * sum(p == y for p, y in scored) / len(scored) if scored else None,
     }
 
