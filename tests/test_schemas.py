@@ -96,3 +96,21 @@ def test_unknown_fields_are_kept_through_enrichment() -> None:
     assert dumped["channel_ref"] == "zendesk-42" and dumped["metadata"]["team"] == "eu"
     assert "embedding" not in record.model_dump()
     assert record.source == "web" and record.s3_key == "enriched/TKT-1.json"
+
+
+def test_language_and_flag_reach_the_dynamodb_record() -> None:
+    # GIVEN an enriched spam ticket in German
+    raw = RawTicket.model_validate(GOOD)
+    enrichment = EnrichmentData(
+        embedding=[0.0] * 384, intent="other", intent_confidence=0.2, urgency="low",
+        urgency_confidence=0.9, sentiment="NEUTRAL", sentiment_confidence=0.4, summary="Gewinnspiel.",
+        processed_at="2026-01-01T00:00:00.000Z", model_version="test",
+        language="de", language_confidence=0.98, flag="spam", flag_confidence=0.87,
+    )
+    # WHEN it becomes the DynamoDB record
+    record = TicketRecord.from_enriched(EnrichedTicket.from_raw(raw, enrichment), "enriched/TKT-1.json")
+    # THEN the language and the flag are there to query on
+    assert (record.language, record.flag, record.flag_confidence) == ("de", "spam", 0.87)
+    # AND an older enrichment without the new fields still validates, unflagged and undetermined
+    old = EnrichmentData.model_validate({k: v for k, v in enrichment.model_dump().items() if k not in {"language", "language_confidence", "flag", "flag_confidence"}})
+    assert old.language == "und" and old.flag is None and old.flag_confidence == 0.0

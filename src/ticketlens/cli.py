@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.training.commands",  # train, eval
     "ticketlens.training.summary_eval",  # eval-summary
     "ticketlens.training.urgency_fit",  # eval-urgency
+    "ticketlens.training.language_eval",  # eval-language
     "ticketlens.generator.commands",  # generate
     "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke, redrive
     "ticketlens.similar.commands",  # index, similar, search, incidents, eval-similar

@@ -40,6 +40,11 @@ DEFAULT_INTENTS: tuple[str, ...] = (
     "other",
 )
 SENTIMENTS: tuple[Sentiment, ...] = ("NEGATIVE", "NEUTRAL", "POSITIVE")
+# Tickets that need no answer: unsolicited mail (spam, phishing), automatic replies (out of
+# office, delivery notices) and closing notes that ask for nothing ("Thank you!").
+Flag = Literal["spam", "auto_reply", "thanks"]
+FLAGS: tuple[Flag, ...] = ("spam", "auto_reply", "thanks")
+NO_FLAG = "none"  # the flag head's label for a ticket someone has to answer
 EMBEDDING_DIM = 384
 
 # Unix seconds beyond this are almost surely milliseconds (year 5138 in seconds).
@@ -167,6 +172,15 @@ class EnrichmentData(BaseModel):
     similar: list[SimilarTicket] | None = None
     duplicate_of: str | None = None
     incident: str | None = None
+    # ISO 639-1 code ("und" for a text without letters) and the probability of that code.
+    # The intent and sentiment heads read English: their confidences are discounted by the
+    # probability that the text is not English (docs/quality.md, "Language").
+    language: str = "und"
+    language_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Set when the ticket needs no action (spam, an automatic reply, a thank-you note) with
+    # probability >= the flag threshold; flag_confidence is that probability, on every ticket.
+    flag: Flag | None = None
+    flag_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class EnrichedTicket(RawTicket):
@@ -205,6 +219,9 @@ class TicketRecord(BaseModel):
     similar: list[str] | None = None
     duplicate_of: str | None = None
     incident: str | None = None
+    language: str | None = None
+    flag: Flag | None = None
+    flag_confidence: float | None = None
 
     @classmethod
     def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
@@ -230,6 +247,9 @@ class TicketRecord(BaseModel):
             similar=[s.ticket_id for s in e.similar] if e.similar is not None else None,
             duplicate_of=e.duplicate_of,
             incident=e.incident,
+            language=e.language,
+            flag=e.flag,
+            flag_confidence=e.flag_confidence,
         )
 
 

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # "default" = the heads shipped inside the package; otherwise a path to a head .npz.
     intent_head: str = "default"
     sentiment_head: str = "default"
+    flag_head: str = "default"  # spam / automatic reply / thank-you note (no action needed)
     max_tokens: int = Field(default=256, ge=16, le=512)
     batch_size: int = Field(default=32, ge=1, le=1024)
     threads: int = Field(default=0, ge=0)  # 0 = one per available core

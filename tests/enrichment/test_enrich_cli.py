@@ -98,3 +98,26 @@ def test_missing_input_file_is_a_clear_error(tmp_path: Path) -> None:
     proc = _run(str(tmp_path / "nope.jsonl"))
     assert proc.returncode == 2
     assert "no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_language_and_no_action_flag_reach_the_output() -> None:
+    # GIVEN a French request, a thank-you note, an auto-reply and an English request
+    stdin = "\n".join(json.dumps({"body": body}) for body in (
+        "Bonjour, je n'arrive pas à me connecter à mon compte depuis hier soir.",
+        "Thank you so much, that fixed it!",
+        "Automatic reply: I am out of the office until Monday with no access to email.",
+        "I was charged twice for my subscription this month, please refund one.",
+    )) + "\n"
+    # WHEN they are enriched
+    proc = _run("-", "--no-embedding", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    french, thanks, auto, english = (json.loads(line)["enrichment"] for line in proc.stdout.splitlines())
+    # THEN each carries its language; the French one gets no confident English-only label
+    assert french["language"] == "fr" and french["language_confidence"] > 0.9
+    assert french["intent_confidence"] < 0.3 and french["flag"] is None
+    # AND the thank-you note and the auto-reply are flagged, with their urgency forced low
+    assert thanks["flag"] == "thanks" and thanks["urgency"] == "low" and thanks["flag_confidence"] >= 0.5
+    assert auto["flag"] == "auto_reply" and auto["urgency"] == "low"
+    # AND the real English request is not flagged and keeps its confident label
+    assert english["language"] == "en" and english["flag"] is None and english["flag_confidence"] < 0.5
+    assert english["intent"] == "billing_issue" and english["intent_confidence"] > 0.5

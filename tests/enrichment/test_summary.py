@@ -176,6 +176,39 @@ def test_picks_the_sentence_that_says_what_the_customer_needs(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("ticket", "expected", "not_expected"),
+    [
+        ("I AM BEYOND FRUSTRATED!!! why can't I sign in??", "sign in", "frustrated"),
+        ("Re: Can't log in\nlogin works again - thank you!!", "works again", "re:"),
+        ("Worst airline ever. My flight was cancelled and nobody rebooked me.", "cancelled", "worst"),
+    ],
+)
+def test_the_problem_wins_over_the_loudest_sentence(
+    encoder: Encoder, summarizer: ExtractiveSummarizer, ticket: str, expected: str, not_expected: str
+) -> None:
+    # GIVEN a ticket whose loudest line is a feeling or a reply's old subject
+    # WHEN summarized
+    (summary,) = _summarize(encoder, summarizer, [ticket])
+    # THEN the summary is the sentence that says what is wrong (or what changed)
+    assert expected in summary.lower() and not_expected not in summary.lower(), summary
+
+
+def test_problem_check_scores_summaries_against_labelled_sentences(encoder: Encoder) -> None:
+    # GIVEN two hand-labelled tickets, one whose problem sentence is also its loudest
+    from ticketlens.training.summary_eval import problem_check
+
+    rows = [
+        {"subject": "", "body": "So angry!!! The app deletes my drafts when I close it.", "problem": "deletes my drafts"},
+        {"subject": "", "body": "Please cancel my subscription today.", "problem": "cancel my subscription"},
+    ]
+    # WHEN the check runs with the shipped summarizer
+    report = problem_check(rows, encoder=encoder)
+    # THEN both pass and nothing is listed as a failure
+    assert report["n"] == 2 and report["pass_rate"] == 1.0 and report["failures"] == []
+
+
+@pytest.mark.slow
 def test_login_ticket_reads_as_the_customer_need(encoder: Encoder, summarizer: ExtractiveSummarizer) -> None:
     # GIVEN the login ticket
     (summary,) = _summarize(encoder, summarizer, [LOGIN])

@@ -25,6 +25,13 @@ def _level(text: str, intent: str = "general_inquiry", negative: float = 0.0, pr
         ("How do I add a second user to my plan?", "general_inquiry", 0.05, "low"),
         ("Feature request: it would be nice to have dark mode.", "feature_request", 0.05, "low"),
         ("Small typo on the pricing page, 'recieve' should be 'receive'.", "bug_report", 0.3, "low"),
+        # whole-organisation outages, data loss, security incidents, stated deadlines (issue 11)
+        ("nobody in our org can log in via sso since 1:45 am!!", "login_issue", 0.6, "critical"),
+        ("After the update on Monday 8 of my reports are just gone.", "bug_report", 0.8, "critical"),
+        ("We think we were hit by ransomware, files on the shared drive are encrypted.", "security_concern", 0.9, "critical"),
+        ("Company-wide: the mail server rejects every message.", "bug_report", 0.7, "critical"),
+        ("The invoice total is wrong, I need a corrected copy by end of day.", "billing_issue", 0.4, "high"),
+        ("Priority: critical. Exports fail for the finance team.", "bug_report", 0.6, "high"),
     ],
 )
 def test_rules_rank_tickets_as_documented(text: str, intent: str, negative: float, expected: str) -> None:
@@ -53,3 +60,32 @@ def test_probabilities_are_a_distribution_peaking_at_the_level() -> None:
         assert all(p >= 0 for p in probabilities.values())
     assert max(level_probabilities(4.0).items(), key=lambda kv: kv[1])[0] == "critical"
     assert max(level_probabilities(-1.0).items(), key=lambda kv: kv[1])[0] == "low"
+
+
+def test_a_customer_priority_of_critical_raises_a_medium_ticket() -> None:
+    # GIVEN a payment stuck in flight, with and without the customer's own priority
+    text = "My transfer has been pending since Monday."
+    # WHEN assessed THEN "critical" lifts it a band, "low" keeps it where it is or lower
+    assert _level(text, "payment_issue", 0.5) == "medium"
+    assert _level(text, "payment_issue", 0.5, "critical") == "high"
+    assert _level(text, "payment_issue", 0.5, "low") in ("medium", "low")
+
+
+def test_the_issue_example_with_a_stated_deadline_and_critical_priority_is_critical() -> None:
+    # GIVEN the report from issue 11: lost reports, a deadline today, priority critical
+    text = "After the update on Monday 8 of my reports are just gone ... I expect a response TODAY"
+    result = assess([text], ["bug_report"], [0.8], ["critical"])[0]
+    # THEN it is critical, for the data loss, the deadline and the priority
+    assert result.level == "critical"
+    assert {"data_loss", "deadline", "priority:critical"} <= set(result.reasons)
+
+
+def test_a_flagged_ticket_is_low_whatever_its_words_say() -> None:
+    # GIVEN a phishing mail that shouts urgency, flagged as needing no action with p=0.9
+    text = "URGENT: your account will be suspended today, verify your password immediately"
+    flagged = assess([text], ["security_concern"], [0.5], [None], no_action=[0.9])[0]
+    unflagged = assess([text], ["security_concern"], [0.5], [None], no_action=[None])[0]
+    # THEN the flagged one is low, with at least the flag's probability as confidence
+    assert flagged.level == "low" and flagged.confidence >= 0.9 and "no_action" in flagged.reasons
+    # AND without the flag the same words are high or critical
+    assert unflagged.level in ("high", "critical")

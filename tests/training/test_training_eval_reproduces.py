@@ -21,7 +21,7 @@ def _data_dir_or_skip() -> str:
         pytest.skip("the public datasets (shared/datasets) are not beside this checkout; set TICKETLENS_DATASETS")
 
 
-@pytest.mark.parametrize("kind", ["intent", "sentiment"])
+@pytest.mark.parametrize("kind", ["intent", "sentiment", "flag"])
 def test_eval_reproduces_the_metrics_file(kind: str, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN the shipped head and the metrics its training run wrote
     data_dir = _data_dir_or_skip()
@@ -34,6 +34,6 @@ def test_eval_reproduces_the_metrics_file(kind: str, capsys: pytest.CaptureFixtu
     assert report["version"] == written["version"]
     assert report["val"].keys() == written["val"].keys()
     for group, figures in written["val"].items():
-        for key in ("n", "accuracy", "macro_f1", "ece", "ece_noise_floor", "precision", "recall"):
+        for key in ("n", "accuracy", "macro_f1", "ece", "ece_noise_floor", "precision", "recall", "flagged", "false_flags"):
             if key in figures:
                 assert report["val"][group][key] == pytest.approx(figures[key], abs=2e-4), (group, key)

@@ -30,3 +30,22 @@ def test_eval_urgency_reports_agreement_calibration_and_a_diagram(
     assert 0 <= shipped["ece"] <= 1 and 0 < shipped["ece_noise_floor"] < shipped["ece_noise_p95"]
     # AND the reliability diagram is a PNG where it was asked for
     assert (tmp_path / "reliability-urgency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_urgency_against_seamonkey_priorities(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN the SeaMonkey bug reports whose Bugzilla priority a triager set (not our generator)
+    from ticketlens.training.data import find_data_dir
+
+    try:
+        data_dir = str(find_data_dir(None))
+    except FileNotFoundError:
+        pytest.skip("the public datasets (shared/datasets) are not beside this checkout; set TICKETLENS_DATASETS")
+    # WHEN urgency is scored against the mapped priorities
+    code = main(["eval-urgency", "--seamonkey", "--data-dir", data_dir, "--json"])
+    report = json.loads(capsys.readouterr().out)
+    # THEN every report with a priority is scored, with agreement, rank correlation and a confusion table
+    assert code == 0 and report["tickets"] == sum(report["truth_counts"].values()) > 100
+    assert 0 <= report["accuracy"] <= 1 and -1 <= report["spearman_score_vs_priority"] <= 1
+    assert sum(sum(row.values()) for row in report["confusion"].values()) == report["tickets"]
+    # AND the rules order the reports the way the triagers did better than chance
+    assert report["spearman_score_vs_priority"] > 0.2

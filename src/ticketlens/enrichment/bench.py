@@ -241,7 +241,7 @@ def _table(results: dict[str, Any], ratios: dict[str, Ratio], note: str | None) 
         ("cold start: process to ready s", lambda r: f"{r['process_to_ready_s']:.2f}"),
         ("peak RSS MB", lambda r: f"{r['peak_rss_mb']:.0f}"),
         ("encoder share of time %", lambda r: f"{r['encode_share_pct']:.0f}"),
-        ("heads+summary+urgency on top %", lambda r: f"{r['overhead_pct']:.0f}"),
+        ("language+heads+summary+urgency on top %", lambda r: f"{r['overhead_pct']:.0f}"),
         ("intent agrees with generator %",
          lambda r: "-" if r["intent_agreement_pct"] is None else f"{r['intent_agreement_pct']:.1f}"),
     ]
@@ -285,6 +285,7 @@ def _load(arm: str) -> tuple[Any, float]:
         load_head(settings.intent_head, "intent"),
         load_head(settings.sentiment_head, "sentiment"),
         ExtractiveSummarizer(),
+        flag_head=load_head(settings.flag_head, "flag"),
         batch_size=settings.batch_size,
     )
     return enricher, time.perf_counter() - t0
@@ -353,13 +354,13 @@ def _worker(arm: str, path: str) -> None:
             reply(_round(enricher, tickets, command["single_from"], command["singles"]))
             continue
         times = enricher.times
-        rest = times.heads + times.summary + times.urgency
+        rest = times.language + times.heads + times.summary + times.urgency
         reply({
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "encode_share_pct": 100 * times.encode / max(times.encode + rest, 1e-9),
             "overhead_pct": 100 * rest / max(times.encode, 1e-9),
-            "stage_seconds": {"encode": times.encode, "heads": times.heads, "summary": times.summary,
-                              "urgency": times.urgency},
+            "stage_seconds": {"encode": times.encode, "language": times.language, "heads": times.heads,
+                              "summary": times.summary, "urgency": times.urgency},
         })
         return
 

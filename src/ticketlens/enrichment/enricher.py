@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ticketlens.enrichment import urgency
+from ticketlens.enrichment.flags import no_action
 from ticketlens.enrichment.heads import ClassifierHead, load_head
+from ticketlens.enrichment.language import LanguageDetector, discount, get_detector
 from ticketlens.enrichment.summary import ExtractiveSummarizer, Summarizer
 from ticketlens.enrichment.transcript import customer_side
 from ticketlens.models import Encoder, load_encoder
-from ticketlens.schemas import EnrichedTicket, EnrichmentData, RawTicket, utc_now_iso
+from ticketlens.schemas import NO_FLAG, EnrichedTicket, EnrichmentData, Flag, RawTicket, utc_now_iso
 from ticketlens.settings import Settings, get_settings
 
 
@@ -30,6 +32,7 @@ class StageTimes:
     heads: float = 0.0
     summary: float = 0.0
     urgency: float = 0.0
+    language: float = 0.0
     tickets: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -49,6 +52,8 @@ class Enricher:
         sentiment_head: ClassifierHead,
         summarizer: Summarizer,
         *,
+        flag_head: ClassifierHead | None = None,
+        language_detector: LanguageDetector | None = None,
         batch_size: int = 32,
         urgency_slope: float = urgency.DEFAULT_SLOPE,
     ) -> None:
@@ -58,6 +63,10 @@ class Enricher:
         self.intent_head = intent_head
         self.sentiment_head = sentiment_head
         self.summarizer = summarizer
+        if flag_head is not None and NO_FLAG not in flag_head.labels:
+            raise ValueError(f"flag head labels must include {NO_FLAG!r}, got {flag_head.labels}")
+        self.flag_head = flag_head
+        self.language_detector = language_detector or get_detector()
         self.batch_size = batch_size
         self.urgency_slope = urgency_slope
         self._negative_column = sentiment_head.labels.index("NEGATIVE")
@@ -66,8 +75,10 @@ class Enricher:
                 encoder.version,
                 f"intent-{intent_head.version}",
                 f"sentiment-{sentiment_head.version}",
+                *([f"flag-{flag_head.version}"] if flag_head is not None else []),
                 f"summary-{summarizer.version}",
                 f"urgency-{urgency.RULES_VERSION}",
+                f"lang-{self.language_detector.version}",
             )
         )
         self.times = StageTimes()
@@ -80,6 +91,7 @@ class Enricher:
             load_head(settings.intent_head, "intent"),
             load_head(settings.sentiment_head, "sentiment"),
             ExtractiveSummarizer(),
+            flag_head=load_head(settings.flag_head, "flag"),
             batch_size=settings.batch_size,
         )
 
@@ -91,8 +103,13 @@ class Enricher:
         t0 = time.perf_counter()
         encoded = self.encoder.encode(texts, self.batch_size)
         t1 = time.perf_counter()
-        intent_probs = self.intent_head.predict_proba(encoded.embeddings, texts)
-        sentiment_probs = self.sentiment_head.predict_proba(encoded.embeddings, texts)
+        languages = self.language_detector.detect(texts)
+        english = [language.english for language in languages]
+        t_language = time.perf_counter()
+        shared: dict[str, np.ndarray] = {}  # text features read once per batch, whichever head asks
+        intent_probs = discount(self.intent_head.predict_proba(encoded.embeddings, texts, shared), english)
+        sentiment_probs = discount(self.sentiment_head.predict_proba(encoded.embeddings, texts, shared), english)
+        flags = self._flags(encoded.embeddings, texts, english, shared)
         t2 = time.perf_counter()
         summaries = self.summarizer.summarize(texts, encoded)
         t3 = time.perf_counter()
@@ -103,9 +120,17 @@ class Enricher:
             sentiment_probs[:, self._negative_column].tolist(),
             [ticket.priority for ticket in tickets],
             slope=self.urgency_slope,
+            no_action=[confidence if flag else None for flag, confidence in flags],
         )
         t4 = time.perf_counter()
-        self.times.add(encode=t1 - t0, heads=t2 - t1, summary=t3 - t2, urgency=t4 - t3, tickets=len(tickets))
+        self.times.add(
+            encode=t1 - t0,
+            language=t_language - t1,
+            heads=t2 - t_language,
+            summary=t3 - t2,
+            urgency=t4 - t3,
+            tickets=len(tickets),
+        )
 
         processed_at = utc_now_iso()
         enriched = []
@@ -123,9 +148,21 @@ class Enricher:
                 summary=summaries[i],
                 processed_at=processed_at,
                 model_version=self.model_version,
+                language=languages[i].code,
+                language_confidence=languages[i].confidence,
+                flag=flags[i][0],
+                flag_confidence=round(flags[i][1], 4),
             )
             enriched.append(EnrichedTicket.model_construct(**dict(ticket), enrichment=data))
         return enriched
+
+    def _flags(
+        self, embeddings: np.ndarray, texts: Sequence[str], english: Sequence[float], shared: dict[str, np.ndarray]
+    ) -> list[tuple[Flag | None, float]]:
+        """(flag or None, probability that the ticket needs no action) per ticket (flags.py)."""
+        if self.flag_head is None:
+            return [(None, 0.0)] * len(texts)
+        return no_action(self.flag_head.predict_proba(embeddings, texts, shared), self.flag_head.labels, english)
 
 
 def _rounded(vector: np.ndarray) -> list[float]:

@@ -128,6 +128,7 @@ NEED_CUES = (
     "would like", "trying to", "how do", "how can", "how to", "why", "refund*", "cancel*",
     "charg*", "missing", "never received", "haven't received", "not received", "wrong", "lost",
     "stuck", "locked", "access", "login", "log in", "delay*", "waiting", "fix", "reset",
+    "still no", "still not", "still haven't", "still waiting", "never arrived", "never showed up",
 )  # fmt: skip
 COMPLAINT_CUES = (
     "worst", "terrible", "horrible", "awful", "ridiculous", "unacceptable", "disappoint*",
@@ -141,8 +142,20 @@ def _cue_re(cues: Sequence[str]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(reversed(alternatives)) + r")(?!\w)")
 
 
+# How the customer feels, not what happened: a sentence made of these and nothing the
+# customer needs ("I AM BEYOND FRUSTRATED!!!", "Worst service ever.") is the loudest line of
+# a ticket, rarely the one that says what is wrong.
+EMOTION_CUES = (
+    *COMPLAINT_CUES, "unbelievable", "argh*", "ugh*", "upset", "stressed", "desperate", "furious", "livid",
+    "not happy", "sick of", "had enough", "fuming", "outrageous", "disgrace*", "nightmare", "wtf", "omg",
+)  # fmt: skip
 NEED_CUE_RE = _cue_re(NEED_CUES)
 COMPLAINT_CUE_RE = _cue_re(COMPLAINT_CUES)
+EMOTION_CUE_RE = _cue_re(EMOTION_CUES)
+# what a sentence must hold besides emotion to state a problem: a need cue other than "help"
+_PROBLEM_CUE_RE = _cue_re(tuple(c for c in NEED_CUES if c not in {"help", "need*", "want*"}))
+# "Re: Can't log in", "Fwd: Invoice": a reply's subject is the thread's old title, not the news
+REPLY_SUBJECT_RE = re.compile(r"^\s*(?:(?:re|fwd?|aw|tr|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # Words that carry no content of their own (for the "content" feature).
 FUNCTION_WORDS = frozenset(
     """a an the and or but so to of for with in on at by from as is are was were be been being am
@@ -228,6 +241,9 @@ FEATURES = (
     "length",  # words, capped at the target length, 0..1
     "short",  # shortfall below 6 words, 0..1
     "pleasantry",  # a greeting, sign-off, pleasantry or one-word reply
+    "emotion",  # feelings only (frustrated, worst, unbelievable) and no problem or request
+    "shouting",  # mostly capitals: loud, not informative
+    "reply_subject",  # the "Re:"/"Fwd:" subject line of a reply: the thread's title, not the news
 )
 # Tuned by `ticketlens eval-summary --tune` on the dev split (docs/summary.md).
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -241,6 +257,11 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "length": 0.0,
     "short": -1.0,
     "pleasantry": -3.0,
+    # set by principle, not tuned (TweetSumm has few such sentences; docs/summary.md):
+    # a feeling loses to a stated problem, a reply's subject to the reply
+    "emotion": -1.0,
+    "shouting": -0.5,
+    "reply_subject": -1.5,
 }
 
 
@@ -394,12 +415,18 @@ def _phone_token(match: re.Match[str]) -> str:
     return " [phone] " if 9 <= sum(c.isdigit() for c in match.group()) <= 15 else match.group()
 
 
+def _content_words(low: str) -> list[str]:
+    return [w for w in _ALNUM_RE.findall(low) if w not in FUNCTION_WORDS and len(w) > 1]
+
+
 def is_pleasantry(cleaned: str) -> bool:
     """A sentence that is only a pleasantry, a sign-off, a greeting or a one-word reply."""
     if not _ALNUM_RE.search(cleaned.lower()):
         return True
-    if PLEASANTRY_RE.match(cleaned):
-        return True
+    match = PLEASANTRY_RE.match(cleaned)
+    if match:
+        # "I love this product but the update deleted my templates" states a problem
+        return not _PROBLEM_CUE_RE.search(cleaned[match.end() :].lower())
     low = cleaned.lower().strip(" .!?,")
     return low in SIGNOFF_WORDS or bool(_GREETING_ONLY_RE.match(low))
 
@@ -486,7 +513,7 @@ class ExtractiveSummarizer:
         self.max_words = max_words
         self.target_words = min(target_words, max_words)
         self.framing: Framing = framing
-        self.version = f"extractive-2-{framing}"
+        self.version = f"extractive-3-{framing}"
 
     def summarize(self, texts: Sequence[str], encoded: Encoded) -> list[str]:
         """One summary per text, in order."""
@@ -516,21 +543,24 @@ class ExtractiveSummarizer:
         carries weight, or when ``with_vectors`` asks (tuning).
         """
         spans = split_sentences(text[:MAX_SCAN_CHARS])[:MAX_CANDIDATES]
-        kept: list[tuple[int, int, str, bool, bool]] = []
+        kept: list[tuple[int, int, str, bool, bool, bool]] = []
         previous_end = -1
+        first_line_end = text.find("\n")
         for start, end in spans:
             line_start = previous_end < 0 or "\n" in text[previous_end:start]
             previous_end = end
             if kept and line_start and _starts_signature(text, start, end):
                 break
-            cleaned = clean_sentence(text[start:end])
+            raw = text[start:end]
+            reply = bool(REPLY_SUBJECT_RE.match(raw)) and first_line_end > 0 and start < first_line_end
+            cleaned = clean_sentence(REPLY_SUBJECT_RE.sub("", raw) if reply else raw)
             if not _ALNUM_RE.search(cleaned.lower()):
                 continue  # punctuation or nothing left
-            kept.append((start, end, cleaned, line_start, is_pleasantry(cleaned)))
+            kept.append((start, end, cleaned, line_start, is_pleasantry(cleaned), reply))
         if not kept:
             return []
         # "early" counts only sentences that say something: greetings do not push the need down
-        rank = np.cumsum([0] + [not pleasantry for *_, pleasantry in kept])[:-1]
+        rank = np.cumsum([0] + [not pleasantry for *_, pleasantry, _ in kept])[:-1]
         if with_vectors is None:
             with_vectors = bool(self.weights[FEATURES.index("cos_doc")] != 0)
         cos_doc = np.zeros(len(kept), dtype=np.float32)
@@ -542,9 +572,17 @@ class ExtractiveSummarizer:
             if has_vector.any():  # sentences past the truncation: no better than the worst seen
                 cos_doc = np.where(has_vector, cos_doc, cos_doc[has_vector].min())
         out: list[Candidate] = []
-        for i, (start, end, cleaned, line_start, pleasantry) in enumerate(kept):
+        for i, (start, end, cleaned, line_start, pleasantry, reply) in enumerate(kept):
             low = cleaned.lower()
             words = count_words(cleaned)
+            letters = [ch for ch in cleaned if ch.isalpha()]
+            upper = sum(ch.isupper() for ch in letters) / len(letters) if len(letters) >= 4 else 0.0
+            # feelings and at most two other content words: nothing the agent could act on
+            emotion = (
+                bool(EMOTION_CUE_RE.search(low))
+                and not _PROBLEM_CUE_RE.search(low)
+                and len(_content_words(EMOTION_CUE_RE.sub(" ", low))) <= 2
+            )
             features = np.array(
                 [
                     cos_doc[i],
@@ -553,10 +591,13 @@ class ExtractiveSummarizer:
                     min(3, len(NEED_CUE_RE.findall(low))) / 3,
                     min(2, len(COMPLAINT_CUE_RE.findall(low))) / 2,
                     1.0 if "?" in cleaned else 0.0,
-                    min(8, sum(w not in FUNCTION_WORDS and len(w) > 1 for w in _ALNUM_RE.findall(low))) / 8,
+                    min(8, len(_content_words(low))) / 8,
                     min(words, self.target_words) / self.target_words,
                     max(0, 6 - words) / 6,
                     1.0 if pleasantry else 0.0,
+                    1.0 if emotion else 0.0,
+                    1.0 if upper >= 0.6 else 0.0,
+                    1.0 if reply else 0.0,
                 ],
                 dtype=np.float32,
             )

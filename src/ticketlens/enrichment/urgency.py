@@ -37,11 +37,16 @@ def _rule(name: str, points: float, why: str, *phrases: str) -> Rule:
 STAKE_RULES: tuple[Rule, ...] = (
     _rule("outage", 3.5, "many users lose service at once: every minute costs all of them",
           r"outage", r"(?:site|service|app|system|server|platform|website|api|everything)\s+(?:is\s+|are\s+)?(?:completely\s+)?down",
-          r"down for (?:everyone|all|us)", r"production (?:is )?down", r"nobody (?:here )?can", r"no one can", r"none of (?:our|my|the)",
-          r"(?:whole|entire) (?:team|company|organi[sz]ation|office|staff)", r"all (?:of )?(?:our|my) (?:users|customers|staff|team)",
+          r"down for (?:everyone|all|us)", r"production (?:is )?down", r"(?:nobody|no one|none of us)(?: \w+){0,4}? (?:can|could|is able to)",
+          r"none of (?:our|my|the)",
+          r"(?:whole|entire) (?:team|company|org|organi[sz]ation|office|staff|department|school|firm|workspace|tenant)",
+          r"(?:company|org|organi[sz]ation|office)[- ]wide", r"all (?:of )?(?:our|my) (?:users|customers|staff|team|employees|agents|stores|sites)",
           r"everyone (?:at|in|on)", r"\d+ (?:people|users|staff|employees|agents) (?:can'?t|cannot|are blocked)",
           r"losing (?:money|sales|revenue|orders|customers)", r"(?:customers|clients) can'?t (?:pay|order|check ?out|buy|log ?in)",
           r"502", r"503", r"500 (?:error|internal)"),
+    _rule("security_incident", 3.2, "an incident at the organisation's level (ransomware, leaked customer data) spreads while it waits",
+          r"ransomware", r"malware", r"data breach", r"security incident", r"(?:customer|client|patient|user|employee)s?['’]? (?:data|records|details|information|passwords) (?:was |were |has been |have been |got )?(?:leaked|exposed|stolen|compromised|published)",
+          r"(?:admin|administrator|root|company|corporate) account (?:was |has been |got )?(?:hacked|compromised|taken over)", r"(?:all|many|several) (?:of )?(?:our )?accounts (?:were |have been |got )?(?:hacked|compromised)"),
     _rule("security_breach", 2.6, "account takeover or data exposure: harm grows until contained",
           r"hack(?:ed|er|ers)?", r"breach(?:ed)?", r"compromised", r"unauthori[sz]ed", r"fraud(?:ulent)?",
           r"stolen", r"phishing", r"identity theft", r"someone (?:else )?(?:has )?(?:logged|accessed|used|changed)",
@@ -55,8 +60,8 @@ STAKE_RULES: tuple[Rule, ...] = (
           r"unauthori[sz]ed (?:transfer|payment|charge|withdrawal|transaction)s?", r"made a (?:transfer|payment|purchase)", r"never (?:reached|arrived)",
           r"bounced back"),
     _rule("data_loss", 3.2, "lost customer data may be unrecoverable if not caught now",
-          r"data loss", r"lost (?:all|my|our|\d+) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|photos)",
-          r"(?:all|my|our) (?:\w+ )?(?:data|files|events|notes|projects|contacts|documents|records|photos) (?:have |has )?(?:disappeared|vanished|are gone|got deleted|were deleted|were wiped)"),
+          r"data loss", r"lost (?:all|my|our|\d+) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|photos|reports|dashboards|emails|messages|invoices|orders|history|entries|backups)",
+          r"(?:all|my|our|\d+ of (?:my|our|the)|(?:all|most|half|some) of (?:my|our|the)) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|photos|reports|dashboards|emails|messages|invoices|orders|history|entries|backups) (?:have |has |are |is |were |got )?(?:just |all |now |completely )?(?:disappeared|vanished|gone|missing|deleted|wiped|erased)"),
     _rule("blocked", 2.5, "the customer cannot do their work at all",
           r"can'?t do (?:any|my) (?:work|job)", r"blocking (?:me|us)", r"blocked from", r"locked out",
           r"completely (?:stuck|broken|blocked)", r"not working at all", r"nothing works", r"can'?t work",
@@ -67,7 +72,12 @@ STAKE_RULES: tuple[Rule, ...] = (
           r"(?:hard )?deadline", r"tonight", r"by tomorrow", r"within the hour", r"in \d+ (?:minutes|hours)",
           r"time[- ]sensitive", r"(?:this|tomorrow) (?:morning|afternoon|evening)", r"before noon", r"end of (?:the )?day",
           r"(?:demo|meeting|presentation|flight|call|pitch|deadline|launch|event) (?:is )?(?:today|tonight|tomorrow|in \d+)",
-          r"before (?:my|our|the) (?:meeting|demo|launch|deadline|presentation|flight|board|call|pitch)"),
+          r"before (?:my|our|the) (?:meeting|demo|launch|deadline|presentation|flight|board|call|pitch)",
+          r"(?:by|before|until|no later than) (?:today|tonight|tomorrow|end of (?:the )?day|eod|close of business|cob)",
+          r"(?:response|reply|answer|fix|resolution|solution|update|callback|refund) (?:by |before )?(?:today|tonight)",
+          r"(?:need|expect|want|must have|require)\w*(?: \w+){0,5} (?:today|tonight)"),
+    _rule("stated_priority", 2.5, "the customer states the priority in the text; one signal, not the verdict",
+          r"(?:priority|severity|sev|prio|urgency)\s*[:=-]?\s*(?:p?[01]|critical|urgent|highest|blocker|high)", r"sev ?[-:]?1", r"p[01] (?:issue|incident|ticket|bug)"),
     _rule("soon", 1.5, "a date later this week or month makes it worth planning, not rushing",
           r"this week", r"next week", r"by (?:monday|tuesday|wednesday|thursday|friday|the end of)",
           r"end of (?:the )?(?:month|week|quarter)", r"(?:renewal|budget review) is coming"),
@@ -101,7 +111,7 @@ INTENT_POINTS: dict[str, float] = {
     "other": 0.0,
 }
 # The customer's own priority is one signal among several: it nudges, it does not decide.
-PRIORITY_POINTS: dict[str, float] = {"critical": 0.3, "high": 0.15, "medium": 0.0, "low": -0.15}
+PRIORITY_POINTS: dict[str, float] = {"critical": 0.5, "high": 0.25, "medium": 0.0, "low": -0.15}
 NEGATIVE_POINTS = 0.15  # an unhappy customer, weighted by the sentiment's probability
 SHOUTING_POINTS = 0.1  # "!!" or a run of capitals: distress, but not impact
 
@@ -175,12 +185,23 @@ def assess(
     priorities: Sequence[str | None],
     slope: float = DEFAULT_SLOPE,
     floor: float = DEFAULT_FLOOR,
+    no_action: Sequence[float | None] | None = None,
 ) -> list[UrgencyResult]:
-    """Urgency for a batch of tickets."""
+    """Urgency for a batch of tickets.
+
+    ``no_action`` holds, per ticket, the probability that it needs no answer when the ticket
+    is flagged (spam, an automatic reply, a thank-you note), else None. A flagged ticket is
+    ``low`` whatever its words say ("URGENT: your account will be closed" is phishing), with
+    the confidence that it is low: flagged correctly, or low by the rules anyway."""
+    flags = no_action if no_action is not None else [None] * len(texts)
     results = []
-    for text, intent, negative, priority in zip(texts, intents, negative_probabilities, priorities, strict=True):
+    for text, intent, negative, priority, flag in zip(texts, intents, negative_probabilities, priorities, flags, strict=True):
         score, reasons = urgency_score(text, intent, negative, priority)
         probabilities = level_probabilities(score, slope, floor)
+        if flag is not None:
+            confidence = flag + (1.0 - flag) * probabilities["low"]
+            results.append(UrgencyResult("low", confidence, score, (*reasons, "no_action")))
+            continue
         level = max(URGENCY_LEVELS, key=lambda name: probabilities[name])
         results.append(UrgencyResult(level, probabilities[level], score, reasons))
     return results

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-HEAD_KINDS = ("intent", "sentiment")
+HEAD_KINDS = ("intent", "sentiment", "flag")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     evaluate.add_argument("--data-dir", help="shared datasets folder, for the default validation splits")
     evaluate.add_argument("--seed", type=int, default=0, help="split seed of the default validation splits")
     evaluate.add_argument(
-        "--head", default="intent", help="intent | sentiment (the configured head) | a path to a head .npz"
+        "--head", default="intent", help="intent | sentiment | flag (the configured head) | a path to a head .npz"
     )
     evaluate.add_argument("--label-field", help="the label key (default: the head's kind if rows have it, else label)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -112,7 +112,7 @@ def run_train(args: argparse.Namespace) -> int:
         data_dir = tdata.find_data_dir(args.data_dir)
         out_dir = args.out_dir or packaged_head_path("intent").parent
         kinds = HEAD_KINDS if args.head == "all" else (args.head,)
-        specs = {"intent": ttrain.INTENT_SPEC, "sentiment": ttrain.SENTIMENT_SPEC}
+        specs = {"intent": ttrain.INTENT_SPEC, "sentiment": ttrain.SENTIMENT_SPEC, "flag": ttrain.FLAG_SPEC}
         jobs = [
             (_spec_with_overrides(specs[k], args), ttrain.default_examples(k, data_dir, args.seed), out_dir / f"{k}.npz")
             for k in kinds
@@ -131,6 +131,16 @@ def run_train(args: argparse.Namespace) -> int:
                 f"  val n={val['n']}: accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}, "
                 f"ECE {val['ece_uncalibrated']:.3f} -> {val['ece']:.3f} (T={head.temperature:.2f})"
             )
+        lodo = metrics.get("lodo")
+        if isinstance(lodo, dict):
+            for domain, figures in lodo.items():
+                if isinstance(figures, dict) and isinstance(figures.get("before"), dict):
+                    before, after = figures["before"], figures["after"]
+                    print(
+                        f"  left out {domain:18} n={after['n']:>6} accuracy {after['accuracy']:.3f}  confidence "
+                        f"{before['mean_confidence']:.3f} -> {after['mean_confidence']:.3f}  ECE {before['ece']:.3f} -> "
+                        f"{after['ece']:.3f} (chance {after['ece_noise_floor']:.3f}, p95 {after['ece_noise_p95']:.3f})"
+                    )
     return 0
 
 
@@ -216,6 +226,12 @@ def _eval_default_splits(head, args: argparse.Namespace) -> int:  # type: ignore
             f"  {name:26}{report['n']:>6}{report['accuracy']:>7.3f}{report['macro_f1']:>10.3f}"  # type: ignore[index]
             f"{_fmt(kw.get('macro_f1')):>10}{report['ece']:>7.3f}"  # type: ignore[index]
             f"{report['ece_noise_floor']:>10.3f} ({report['ece_noise_p95']:.3f})"  # type: ignore[index]
+            + (
+                f"   flagged {report['flagged']}, wrongly {report['false_flags']}, "  # type: ignore[index]
+                f"P {_fmt(report['flag_precision'])} R {_fmt(report['flag_recall'])}"  # type: ignore[index]
+                if "flagged" in report
+                else ""
+            )
         )
     other = groups.get("other_pooled")
     if other:

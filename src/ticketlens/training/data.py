@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ticketlens.schemas import DEFAULT_INTENTS, SENTIMENTS
+from ticketlens.schemas import DEFAULT_INTENTS, FLAGS, NO_FLAG, SENTIMENTS
 from ticketlens.training.embed import ticket_text
 
 INTENT_LABELS: tuple[str, ...] = DEFAULT_INTENTS
 SENTIMENT_LABELS: tuple[str, ...] = SENTIMENTS
+FLAG_LABELS: tuple[str, ...] = (NO_FLAG, *FLAGS)
 
 # Where the shipped map disagrees with itself or with the customer-support reading of a
 # ticket, this project's training overrides it (documented in docs/quality.md):
@@ -36,6 +37,9 @@ SENTIMENT_LABELS: tuple[str, ...] = SENTIMENTS
 #   (None): teaching "these -> other" makes `other` fire on real support tickets.
 CLINC_OVERRIDES: dict[str, str | None] = {
     "exchange_rate": "general_inquiry",
+    # applying for a product the customer does not hold yet (a loan, a card) is a general
+    # inquiry, and so is the status of that application (docs/quality.md, "Taxonomy")
+    "application_status": "general_inquiry",
     **{
         name: None
         for name in (
@@ -332,4 +336,66 @@ def load_tweetsumm_sentiment(data_dir: Path) -> list[Example]:
             continue
         text = dialogue[row["turn"]]["text"].strip()
         out.append(Example(text, row["sentiment"], "tweetsumm-cs", row["sentiment"], "val"))
+    return out
+
+
+# --- the no-action flag ----------------------------------------------------------------------
+
+FLAG_TRAIN_FILE = "flag_train.jsonl"
+FLAG_EVAL_FILE = "flag_eval.jsonl"
+# intents whose rows are support requests: someone has to answer them (never flagged)
+REQUEST_INTENTS = frozenset(INTENT_LABELS) - {"other"}
+FLAG_TWEETS = 3000  # general tweets (tweeteval) as ordinary messages: informal is not spam
+
+
+def load_flag(data_dir: Path, seed: int) -> list[Example]:
+    """Training and validation rows for the no-action flag head.
+
+    Positives (spam, auto_reply, thanks) are this project's own lines (``flag_train`` trains,
+    ``flag_eval`` is written from another brief and only scored) plus CLINC150's thank_you
+    queries. Everything else is a message that is not one of those (``none``): the public
+    intent data (same splits as the intent head), the own support requests, complaints and
+    tweets (3,000 of tweeteval: informal is not spam) and, for validation only, the first
+    customer turn of every TweetSumm dialogue and the own held-out requests."""
+    out: list[Example] = []
+    rows = [Example(row_text(r), r["flag"], "flag_train", r["flag"]) for r in read_jsonl(packaged_data(FLAG_TRAIN_FILE))]
+    out += stratified_split(rows, {"train": 0.85, "calib": 0.15}, seed, key="label")
+    out += [Example(row_text(r), r["flag"], "flag_eval", r["flag"], "val") for r in read_jsonl(packaged_data(FLAG_EVAL_FILE))]
+    for example in load_intent_public(data_dir, seed):
+        label = "thanks" if example.fine == "thank_you" else NO_FLAG
+        out.append(replace(example, label=label))
+    for name in ("cs_train.jsonl", "cs_calls_train.jsonl", "cs_scope_train.jsonl"):
+        source = Path(name).stem
+        requests = [Example(row_text(r), NO_FLAG, source, r["intent"]) for r in read_jsonl(packaged_data(name)) if r.get("intent") in REQUEST_INTENTS]
+        out += stratified_split(requests, {"train": 0.9, "calib": 0.1}, seed, key="label")
+    # complaints and calm reports in tweet and chat form: without them, "tweet-shaped" reads as spam
+    for name in ("cs_train.jsonl", "cs_tweets_train.jsonl"):
+        source = f"{Path(name).stem}:complaints"
+        rows = [
+            Example(row_text(r), NO_FLAG, source, r["sentiment"])
+            for r in read_jsonl(packaged_data(name))
+            if not r.get("intent") and r.get("sentiment") in ("NEGATIVE", "NEUTRAL")
+        ]
+        out += stratified_split(rows, {"train": 0.9, "calib": 0.1}, seed, key="label")
+    tweets = [Example(t, NO_FLAG, "tweeteval", lab) for t, lab in load_tweeteval(data_dir)["test"]]
+    keep = np.sort(np.random.default_rng(seed).permutation(len(tweets))[:FLAG_TWEETS])
+    out += stratified_split([tweets[i] for i in keep], {"train": 0.9, "calib": 0.1}, seed)
+    for name in OWN_EVAL_FILES:
+        source = Path(name).stem
+        out += [Example(row_text(r), NO_FLAG, source, r["intent"], "val") for r in read_jsonl(packaged_data(name)) if r.get("intent") in REQUEST_INTENTS]
+    out += load_tweetsumm_openers(data_dir)
+    return out
+
+
+def load_tweetsumm_openers(data_dir: Path) -> list[Example]:
+    """The first customer turn of each TweetSumm dialogue: a real message that opens a
+    conversation with a support desk (validation only)."""
+    path = data_dir / "summarization" / "tweetsumm_dev.jsonl"
+    if not path.is_file():
+        return []
+    out = []
+    for row in read_jsonl(path):
+        first = next((t["text"].strip() for t in row["turns"] if t["role"] == "Customer" and t["text"].strip()), None)
+        if first:
+            out.append(Example(first, NO_FLAG, "tweetsumm-openers", NO_FLAG, "val"))
     return out

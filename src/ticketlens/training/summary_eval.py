@@ -278,10 +278,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--show", type=int, default=0, metavar="N", help="print N summaries beside their references")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--tune", action="store_true", help="search the feature weights on this split and print them")
+    parser.add_argument(
+        "--problems", nargs="?", const="default", metavar="FILE",
+        help="instead: the share of summaries drawn from the hand-labelled problem sentence "
+        "(default: the packaged training/data/summary_problems.jsonl)",
+    )
     parser.set_defaults(func=run)
 
 
+def problem_check(rows: Sequence[Mapping[str, str]], summarizer: Any = None, encoder: Any = None) -> dict[str, Any]:
+    """How often the summary is drawn from the sentence that states the problem or request.
+
+    Each row gives a ticket (``subject``, ``body``) and ``problem``: words of the sentence a
+    support lead would summarise. A summary passes when it shares at least two thirds of the
+    problem's ROUGE tokens (the frame and a cut may change the rest)."""
+    from ticketlens.enrichment.summary import ExtractiveSummarizer
+    from ticketlens.models import load_encoder
+    from ticketlens.training.embed import ticket_text
+
+    summarizer = summarizer or ExtractiveSummarizer()
+    encoder = encoder or load_encoder()
+    texts = [ticket_text(r.get("subject", ""), r.get("body", "")) for r in rows]
+    summaries = summarizer.summarize(texts, encoder.encode(texts))
+    passed = []
+    for row, summary in zip(rows, summaries, strict=True):
+        wanted = rouge_tokens(row["problem"])
+        got = set(rouge_tokens(summary))
+        passed.append(sum(t in got for t in wanted) >= (2 * len(wanted)) / 3)
+    return {
+        "n": len(rows),
+        "pass_rate": round(float(np.mean(passed)), 4),
+        "failures": [{"ticket": t, "summary": s, "problem": r["problem"]} for t, s, r, ok in zip(texts, summaries, rows, passed, strict=True) if not ok],
+        "version": summarizer.version,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.problems:
+        from ticketlens.training.data import packaged_data, read_jsonl
+
+        source = packaged_data("summary_problems.jsonl") if args.problems == "default" else Path(args.problems)
+        report = problem_check(read_jsonl(source))
+        if args.json:
+            print(json.dumps(report, indent=2, ensure_ascii=False))
+            return 0
+        print(f"eval-summary --problems: {source} tickets={report['n']} summarizer={report['version']}")
+        print(f"summary drawn from the problem sentence: {report['pass_rate']:.3f}")
+        for failure in report["failures"]:
+            print(f"  - {failure['ticket']!r}\n    summary: {failure['summary']!r}\n    problem: {failure['problem']!r}")
+        return 0
     path = args.data or default_data_file()
     dialogues = load_tweetsumm(path, args.split)
     if not dialogues:

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ticketlens.enrichment.flags import no_action
 from ticketlens.enrichment.heads import ClassifierHead, softmax, text_features
+from ticketlens.schemas import NO_FLAG
 from ticketlens.training import data as tdata
 from ticketlens.training.embed import embed
 from ticketlens.training.fit import FitConfig, build_head, fit_ensemble, fit_temperature
 from ticketlens.training.keywords import keyword_predict
+from ticketlens.training.shift import ShiftSpec, calibration, fit_shift, lodo_groups, lodo_report, pick_prototypes
 from ticketlens.training.metrics import (
     classification_report,
     expected_calibration_error,
@@ -32,9 +35,10 @@ from ticketlens.training.metrics import (
 
 log = logging.getLogger(__name__)
 MIN_CALIBRATION_ROWS = 20
+EMBED_DIM = 384  # the embedding is always the first feature block
 # sources no head ever trains on, in any split (written or labelled apart from the training
 # files): together they are the fairest stand-in for tickets from elsewhere
-NEVER_TRAINED_SOURCES = frozenset({"cs_eval", "cs_eval_calls", "tweetsumm-cs"})
+NEVER_TRAINED_SOURCES = frozenset({"cs_eval", "cs_eval_calls", "tweetsumm-cs", "flag_eval", "tweetsumm-openers"})
 
 
 @dataclass
@@ -51,6 +55,8 @@ class HeadSpec:
     # 0 = the calib split as it is (dominated by the biggest sources), 1 = every source
     # counts the same (the head meets a mix of domains it was not fitted on)
     calibration_source_balance: float = 0.0
+    # leave-one-domain-out shift calibration (training/shift.py); None = one temperature
+    shift: ShiftSpec | None = None
 
 
 INTENT_SPEC = HeadSpec(
@@ -63,6 +69,7 @@ INTENT_SPEC = HeadSpec(
     source_weights={"cs_train": 8.0, "cs_calls_train": 8.0, "cs_scope_train": 4.0, "nlbse24": 3.0},
     class_balance=0.25,
     calibration_source_balance=1.0,
+    shift=ShiftSpec(),
 )
 SENTIMENT_SPEC = HeadSpec(
     kind="sentiment",
@@ -70,6 +77,21 @@ SENTIMENT_SPEC = HeadSpec(
     features=("embedding", "vader"),
     fit=FitConfig(hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, ensemble=3),
     source_weights={"cs_train": 10.0, "cs_calls_train": 10.0, "cs_tweets_train": 4.0, "tweeteval": 0.5, "weak:nlbse24": 0.5},
+    class_balance=0.5,
+    calibration_source_balance=0.5,
+    shift=ShiftSpec(fit_exclude=frozenset({"tweeteval"})),
+)
+
+
+# Spam, automatic replies and thank-you notes: precision first, so own positives count 4x and
+# the classes are only partly balanced; one temperature (no LODO: the own lines are the only
+# source of positives, so no domain can be left out and still teach the flag).
+FLAG_SPEC = HeadSpec(
+    kind="flag",
+    labels=tdata.FLAG_LABELS,
+    features=("embedding", "cues"),
+    fit=FitConfig(hidden=128, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, ensemble=3),
+    source_weights={"flag_train": 4.0},
     class_balance=0.5,
     calibration_source_balance=0.5,
 )
@@ -116,7 +138,7 @@ def evaluate(
     """Per-source and pooled reports of ``head`` on ``examples`` (whose features are ``x``)."""
     if logits is None:
         logits = raw_logits(head, x)
-    probs = softmax(logits / head.temperature)
+    probs = softmax(logits / head.temperatures(x[:, :EMBED_DIM], x))
     lookup = {label: i for i, label in enumerate(head.labels)}
     groups: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(examples):
@@ -137,6 +159,8 @@ def evaluate(
             if kw is not None:
                 report["keyword_baseline"] = label_report(truth, kw)
         out[name] = report
+    if NO_FLAG in head.labels:
+        _flag_reports(out, groups, head, probs, examples)
     if "other" in head.labels:
         pred = [head.labels[j] for j in probs.argmax(axis=1)]
         truth = [e.label for e in examples]
@@ -148,6 +172,30 @@ def evaluate(
                 float(np.mean([pred[i] == "other" for i in oos])), 4
             )
     return out
+
+
+def _flag_reports(
+    out: dict[str, object],
+    groups: dict[str, list[int]],
+    head: ClassifierHead,
+    probs: np.ndarray,
+    examples: Sequence[tdata.Example],
+) -> None:
+    """Flagged or not, exactly as the enricher decides it (language discount and threshold
+    included): precision, recall and false flags per group."""
+    from ticketlens.enrichment.language import get_detector
+
+    english = [guess.english for guess in get_detector().detect([e.text for e in examples])]
+    flagged = np.asarray([flag is not None for flag, _ in no_action(probs, head.labels, english)])
+    truth = np.asarray([e.label != NO_FLAG for e in examples])
+    for name, idx in groups.items():
+        f, t = flagged[idx], truth[idx]
+        report = out[name]
+        assert isinstance(report, dict)
+        report["flagged"] = int(f.sum())
+        report["false_flags"] = int((f & ~t).sum())
+        report["flag_precision"] = round(float((f & t).sum() / f.sum()), 4) if f.any() else None
+        report["flag_recall"] = round(float((f & t).sum() / t.sum()), 4) if t.any() else None
 
 
 def train_head(
@@ -165,19 +213,32 @@ def train_head(
     embedded_at = time.perf_counter()
     y_all = np.asarray([label_index[e.label] for e in examples])
     split = np.asarray([e.split for e in examples])
+    sources = np.asarray([e.source for e in examples])
     tr, ca, va = (np.flatnonzero(split == s) for s in ("train", "calib", "val"))
     if len(tr) == 0:
         raise ValueError("no training examples")
-    x_tr = x_all[tr]
-    mean = x_tr.mean(axis=0)
-    std = x_tr.std(axis=0)
-    # a floor, so a feature (nearly) constant in a small training set cannot blow up later
-    scale = np.maximum(std, 0.5 * float(np.median(std))) + 1e-6
-    z_all = ((x_all - mean) / scale).astype(np.float32)
-    w_tr = _weights([examples[i] for i in tr], spec)
-    stop = (z_all[ca], y_all[ca]) if len(ca) else (None, None)
-    params, fit_info = fit_ensemble(z_all[tr], y_all[tr], len(spec.labels), spec.fit, w_tr, *stop[:2])
-    head = build_head(spec.kind, spec.labels, spec.features, mean, scale, params, 1.0)
+
+    def fit_without(keep: np.ndarray) -> ClassifierHead:
+        """The network fitted on the train rows in ``keep``, early-stopped on its calib rows."""
+        rows_tr, rows_ca = tr[keep[tr]], ca[keep[ca]]
+        x_tr = x_all[rows_tr]
+        mean = x_tr.mean(axis=0)
+        std = x_tr.std(axis=0)
+        # a floor, so a feature (nearly) constant in a small training set cannot blow up later
+        scale = np.maximum(std, 0.5 * float(np.median(std))) + 1e-6
+        z_tr = ((x_tr - mean) / scale).astype(np.float32)
+        z_ca = ((x_all[rows_ca] - mean) / scale).astype(np.float32)
+        w_tr = _weights([examples[i] for i in rows_tr], spec)
+        stop = (z_ca, y_all[rows_ca]) if len(rows_ca) else (None, None)
+        params, info = fit_ensemble(z_tr, y_all[rows_tr], len(spec.labels), spec.fit, w_tr, *stop)
+        fit_infos.append(info)
+        fitted = build_head(spec.kind, spec.labels, spec.features, mean, scale, params, 1.0)
+        fitted.members = max(spec.fit.ensemble, 1) if spec.fit.hidden else 1
+        return fitted
+
+    fit_infos: list[dict[str, object]] = []
+    head = fit_without(np.ones(len(examples), dtype=bool))
+    fit_info = fit_infos[0]
     raw = raw_logits(head, x_all)
     # a temperature fitted on a handful of rows is noise (all right -> T at its floor): keep 1
     calibrated = len(ca) >= MIN_CALIBRATION_ROWS
@@ -185,6 +246,27 @@ def train_head(
         fit_temperature(raw[ca], y_all[ca], _calibration_weights([examples[i] for i in ca], spec)) if calibrated else 1.0
     )
     head.temperature = temperature
+    lodo: dict[str, object] | None = None
+    if spec.shift is not None and calibrated:
+        embeddings = x_all[:, :EMBED_DIM]
+        proto_rows = pick_prototypes(tr, spec.shift.prototypes, spec.fit.seed)
+        prototypes = embeddings[proto_rows].astype(np.float16)
+        def scored_without(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            lodo_head = fit_without(keep)
+            return raw_logits(lodo_head, x_all), lodo_head.disagreement(x_all)
+
+        groups = lodo_groups(
+            scored_without, raw, head.disagreement(x_all), embeddings, y_all, sources, split, proto_rows, spec.shift, prototypes,
+        )
+        coef = fit_shift(groups, start=float(np.log(temperature)))
+        lodo = {"shift_coef": list(coef), **lodo_report(groups, temperature)}
+        # shipped only when it does better than the single temperature on the domains it
+        # never saw (nested figures, mean over domains); otherwise the head keeps T
+        mean = lodo["mean_over_domains"]
+        assert isinstance(mean, dict)
+        lodo["shipped"] = bool(mean["after"] < mean["before"])
+        if lodo["shipped"]:
+            head.shift = calibration(prototypes, spec.shift, coef)
     fitted_at = time.perf_counter()
 
     val_examples = [examples[i] for i in va]
@@ -197,7 +279,15 @@ def train_head(
         "class_balance": spec.class_balance,
         "calibration_source_balance": spec.calibration_source_balance,
         "temperature": round(temperature, 4),
-        "calibration": "temperature fitted on the calib split" if calibrated else f"none (calib split < {MIN_CALIBRATION_ROWS} rows)",
+        "calibration": (
+            (
+                "shift: exp(a + b * distance + c * disagreement), fitted on the calib split and leave-one-domain-out logits"
+                if lodo and lodo["shipped"]
+                else "temperature fitted on the calib split"
+            )
+            if calibrated
+            else f"none (calib split < {MIN_CALIBRATION_ROWS} rows)"
+        ),
         "fit": fit_info,
         "data": _data_summary(examples),
         "training_seconds": {
@@ -206,6 +296,8 @@ def train_head(
         },
         "machine": f"{platform.machine()} {platform.system()}, numpy {np.__version__}",
     }
+    if lodo is not None:
+        metrics["lodo"] = lodo
     if len(va):
         metrics["val"] = evaluate(head, val_examples, x_all[va], logits=raw[va])
     if len(ca):
@@ -213,8 +305,11 @@ def train_head(
         metrics["calib_pooled"] = calib["pooled"]
     if plot_path is not None and len(va):
         truth = y_all[va]
+        curves = {"uncalibrated": (softmax(raw[va]), truth), f"temperature {temperature:.2f}": (softmax(raw[va] / temperature), truth)}
+        if head.shift is not None:
+            curves["shift calibration (shipped)"] = (softmax(raw[va] / head.temperatures(x_all[va, :EMBED_DIM], x_all[va])), truth)
         plot_reliability(
-            {"uncalibrated": (softmax(raw[va]), truth), f"temperature {temperature:.2f}": (softmax(raw[va] / temperature), truth)},
+            curves,
             plot_path,
             f"{spec.kind} head, pooled validation split (n={len(va)})",
         )
@@ -249,4 +344,6 @@ def default_examples(kind: str, data_dir: Path, seed: int) -> list[tdata.Example
         return tdata.load_intent_public(data_dir, seed) + tdata.load_own("intent", seed)
     if kind == "sentiment":
         return tdata.load_sentiment_public(data_dir, seed) + tdata.load_own("sentiment", seed)
+    if kind == "flag":
+        return tdata.load_flag(data_dir, seed)
     raise ValueError(f"no default data for head kind {kind!r}")

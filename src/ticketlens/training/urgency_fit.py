@@ -91,6 +91,87 @@ def evaluate_urgency(tickets: Sequence[RawTicket], plot_path: Path | None = None
     return report
 
 
+# SeaMonkey's Bugzilla priority, set by the project's triagers (not by the reporter and not by
+# our generator), mapped onto our four levels. P1 "fix now" is critical, P2 high, P3 the
+# default for a real defect (medium), P4/P5 "someday" low. Reports without a priority ("--")
+# are not used. Triage priority is a developer's view of urgency, not a support lead's:
+# docs/urgency.md reads the figures with that in mind.
+SEAMONKEY_PRIORITY: dict[str, str] = {"P1": "critical", "P2": "high", "P3": "medium", "P4": "low", "P5": "low"}
+SEAMONKEY_FILE = Path("similar") / "gitbugs_seamonkey" / "SeaMonkey_bugs.csv"
+
+
+def seamonkey_tickets(data_dir: Path) -> list[tuple[RawTicket, str]]:
+    """(ticket, mapped level) for every SeaMonkey bug report with a Bugzilla priority; the
+    summary is the subject, the first 2,000 characters of the description the body."""
+    import csv
+
+    csv.field_size_limit(1 << 30)
+    out = []
+    with (data_dir / SEAMONKEY_FILE).open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            level = SEAMONKEY_PRIORITY.get(row["Priority"].strip())
+            if level is None:
+                continue
+            ticket = RawTicket(
+                ticket_id=f"seamonkey-{row['Issue id']}",
+                subject=row["Summary"][:2000],
+                body=row["Description"][:2000] or row["Summary"][:2000],
+                created_at=0,
+                customer_id="seamonkey",
+            )
+            out.append((ticket, level))
+    return out
+
+
+def evaluate_priorities(pairs: Sequence[tuple[RawTicket, str]]) -> dict[str, object]:
+    """Urgency as the enricher assigns it, against labels nobody here wrote: agreement,
+    agreement within one level, and the rank correlation of the urgency score with them."""
+    from ticketlens.enrichment import get_enricher
+    from ticketlens.enrichment.urgency import urgency_score
+
+    enricher = get_enricher()
+    tickets = [t for t, _ in pairs]
+    truth = [level for _, level in pairs]
+    enriched = enricher.enrich(tickets)
+    predicted = [e.enrichment.urgency for e in enriched]
+    rank = {level: i for i, level in enumerate(reversed(URGENCY_LEVELS))}  # low 0 .. critical 3
+    negative = enricher.sentiment_head.labels.index("NEGATIVE")
+    texts = [t.text for t in tickets]
+    sentiment = enricher.sentiment_head.predict_proba(np.stack([e.enrichment.embedding for e in enriched]), texts)
+    scores = np.array([
+        urgency_score(t.text, e.enrichment.intent, float(p[negative]), t.priority)[0]
+        for t, e, p in zip(tickets, enriched, sentiment, strict=True)
+    ])
+    t_rank = np.array([rank[level] for level in truth], dtype=float)
+    p_rank = np.array([rank[level] for level in predicted], dtype=float)
+    confusion = {
+        f"truth {a}": {b: int(sum(1 for t, q in zip(truth, predicted) if t == a and q == b)) for b in reversed(URGENCY_LEVELS)}
+        for a in reversed(URGENCY_LEVELS)
+    }
+    return {
+        "tickets": len(pairs),
+        "truth_counts": {level: truth.count(level) for level in reversed(URGENCY_LEVELS)},
+        **label_report(truth, predicted),
+        "within_one_level": round(float(np.mean(np.abs(t_rank - p_rank) <= 1)), 4),
+        "spearman_score_vs_priority": round(_spearman(scores, t_rank), 4),
+        "majority_baseline_accuracy": round(max(truth.count(x) for x in set(truth)) / len(truth), 4),
+        "confusion": confusion,
+    }
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    def ranks(x: np.ndarray) -> np.ndarray:
+        order = np.argsort(x, kind="mergesort")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x))
+        for value in np.unique(x):  # ties share their mean rank
+            tie = x == value
+            r[tie] = r[tie].mean()
+        return r
+
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "eval-urgency",
@@ -103,10 +184,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--plot-dir", type=Path, help="reliability diagram goes here (default: docs/img when ./docs exists)")
     parser.add_argument("--no-plot", action="store_true", help="skip the reliability diagram")
+    parser.add_argument("--seamonkey", action="store_true",
+                        help="instead: against the Bugzilla priorities of the SeaMonkey bug reports in shared/datasets "
+                        "(P1 critical, P2 high, P3 medium, P4/P5 low)")
+    parser.add_argument("--data-dir", help="shared datasets folder for --seamonkey (default: ../shared/datasets)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.seamonkey:
+        return _run_seamonkey(args)
     tickets = _labelled_tickets(args.labels, args.tickets, args.seed)
     if len(tickets) < 20:
         print("ticketlens eval-urgency: need at least 20 tickets with metadata.labels.urgency", file=sys.stderr)
@@ -128,4 +215,22 @@ def _run(args: argparse.Namespace) -> int:
               f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f} (chance {part['ece_noise_floor']:.3f})  [{per_class}]")
     if "reliability_diagram" in report:
         print(f"reliability diagram: {report['reliability_diagram']}")
+    return 0
+
+
+def _run_seamonkey(args: argparse.Namespace) -> int:
+    from ticketlens.training.data import find_data_dir
+
+    pairs = seamonkey_tickets(find_data_dir(args.data_dir))
+    report = evaluate_priorities(pairs)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    counts = ", ".join(f"{k} {v}" for k, v in report["truth_counts"].items())  # type: ignore[union-attr]
+    print(f"SeaMonkey bug reports with a Bugzilla priority: {report['tickets']} ({counts})")
+    print(f"  accuracy {report['accuracy']:.3f} (majority level {report['majority_baseline_accuracy']:.3f})  "
+          f"macro-F1 {report['macro_f1']:.3f}  within one level {report['within_one_level']:.3f}  "
+          f"Spearman(score, priority) {report['spearman_score_vs_priority']:.3f}")
+    for row, cells in report["confusion"].items():  # type: ignore[union-attr]
+        print(f"  {row:>16}: " + "  ".join(f"{k} {v:3d}" for k, v in cells.items()))
     return 0
