@@ -127,7 +127,7 @@ def metadata_table_on(endpoint: str, settings: Any, template_path: Path) -> Any:
     """The template's MetadataTable, created on another DynamoDB endpoint; returns its client."""
     import boto3
 
-    from ticketlens.local.stack import load_template
+    from ticketlens.deploy.stack import load_template
 
     spec = load_template(template_path)["Resources"]["MetadataTable"]["Properties"]
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=settings.region,
@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"})
     os.environ["TICKETLENS_TABLE_NAME"] = f"tickets-metadata-{uuid.uuid4().hex[:6]}"
     from ticketlens.board import BoardData, BoardServer
-    from ticketlens.local.emulator import use_endpoint
-    from ticketlens.local.stack import deploy, find_template
+    from ticketlens.emulators.endpoint import use_endpoint
+    from ticketlens.deploy.stack import deploy, find_template
     from ticketlens.settings import get_settings
     from ticketlens.store import Clients, TicketStore, clients
 

@@ -86,8 +86,8 @@ HANDLERS = {"real": "ticketlens.handlers.enrich:lambda_handler", "no-op": "e2e_b
 
 def run_mode(mode: str, endpoint: str, count: int, pace: float, backlog: int, seed: str, timeout_s: float) -> Result:
     from ticketlens.generator import TicketFactory, object_key
-    from ticketlens.local.runner import for_stack
-    from ticketlens.local.stack import deploy
+    from ticketlens.runner.sqs import for_stack
+    from ticketlens.deploy.stack import deploy
     from ticketlens.settings import get_settings
     from ticketlens.store import TicketStore
 
@@ -145,7 +145,7 @@ class EmulatorProcess:
     """`ticketlens emulator` in a child process: the emulator gets a GIL of its own."""
 
     def __init__(self, keep_alive: bool = True) -> None:
-        from ticketlens.local.emulator import free_port
+        from ticketlens.emulators.moto import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -157,7 +157,7 @@ class EmulatorProcess:
         import subprocess
 
         code = (
-            "import sys, time; from ticketlens.local.emulator import Emulator; "
+            "import sys, time; from ticketlens.emulators.moto import Emulator; "
             f"Emulator(port={self.port}, keep_alive={self.keep_alive}).start(); "
             "sys.stdin.read()"
         )
@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from ticketlens.local.emulator import Emulator, use_endpoint
+    from ticketlens.emulators.endpoint import use_endpoint
+    from ticketlens.emulators.moto import Emulator
 
     if args.emulator_process:
         emulator = EmulatorProcess(keep_alive=not args.http10).start()

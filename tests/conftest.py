@@ -27,7 +27,7 @@ def emulator_endpoint() -> Iterator[str]:
 
     ticketlens' own emulator wrapper: moto's server app, HTTP/1.1 keep-alive.
     """
-    from ticketlens.local.emulator import Emulator
+    from ticketlens.emulators.moto import Emulator
 
     emulator = Emulator().start()
     try:
@@ -69,7 +69,7 @@ class Pipeline:
     def runner(self, handler: Any = None, **kwargs: Any) -> Any:
         """The template's event source; ``handler`` (a callable, e.g. a spy around the real
         handler) runs in this process, else the real handler runs in worker processes."""
-        from ticketlens.local.runner import for_stack
+        from ticketlens.runner.sqs import for_stack
 
         kwargs.setdefault("idle_wait_s", 1)
         return for_stack(self.stack, self.settings, handler=handler, **kwargs)
@@ -92,7 +92,7 @@ def pipeline_env(endpoint: str, suffix: str | None) -> dict[str, str]:
 
 
 def deploy_pipeline(endpoint: str, suffix: str | None = None) -> Iterator[Pipeline]:
-    from ticketlens.local.stack import deploy
+    from ticketlens.deploy.stack import deploy
     from ticketlens.settings import get_settings
     from ticketlens.store import TicketStore
 

@@ -32,7 +32,7 @@ def in_ci() -> bool:
 def localstack_endpoint() -> Iterator[str]:
     """GIVEN LocalStack's runtime on a loopback port, for the whole session."""
     from ticketlens.emulators import localstack
-    from ticketlens.local.emulator import free_port
+    from ticketlens.emulators.moto import free_port
 
     url = os.environ.get(LOCALSTACK_URL_ENV)
     if url:

@@ -20,11 +20,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.training.urgency_fit",  # eval-urgency
     "ticketlens.training.language_eval",  # eval-language
     "ticketlens.generator.commands",  # generate
-    "ticketlens.local.commands",  # demo, setup, seed, reset, status, show, invoke, redrive
+    "ticketlens.demo",  # demo
+    "ticketlens.ops.commands",  # setup, seed, clean, reset, status, show, redrive, invoke
     "ticketlens.similar.commands",  # index, similar, search, incidents, eval-similar
     "ticketlens.faults.harness",  # faults
     "ticketlens.board.commands",  # board
-    "ticketlens.emulators.commands",  # localstack
+    "ticketlens.emulators.commands",  # emulator, localstack
 )
 
 

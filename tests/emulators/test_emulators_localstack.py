@@ -15,7 +15,7 @@ from emulator_fixtures import in_ci
 
 from ticketlens.cli import main
 from ticketlens.emulators import localstack
-from ticketlens.local.emulator import free_port
+from ticketlens.emulators.moto import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ticketlens.emulators import deploy_target, identify
-from ticketlens.local.emulator import free_port
+from ticketlens.emulators.moto import free_port
 
 
 def test_moto_is_identified_and_gets_no_functions(emulator_endpoint: str) -> None:

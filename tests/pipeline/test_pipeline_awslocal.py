@@ -53,8 +53,8 @@ def enriched_samples(pipeline_endpoint: str) -> Iterator[tuple[str, TicketStore]
     purge instead would hit SQS's one PurgeQueue a minute)."""
     from ticketlens.generator import object_key
     from ticketlens.handlers.enrich import lambda_handler, reset_runtime
-    from ticketlens.local.runner import for_stack
-    from ticketlens.local.stack import delete, deploy
+    from ticketlens.runner.sqs import for_stack
+    from ticketlens.deploy.stack import delete, deploy
     from ticketlens.schemas import RawTicket, parse_ticket
     from ticketlens.settings import get_settings
 

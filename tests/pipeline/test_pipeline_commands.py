@@ -44,8 +44,8 @@ def seeded(pipeline_endpoint: str) -> Iterator[str]:
     """GIVEN `ticketlens setup` and `ticketlens seed` run against the emulator (the seed's names),
     and the seeded tickets enriched by the handler behind the template's event source."""
     from ticketlens.handlers.enrich import lambda_handler, reset_runtime
-    from ticketlens.local.runner import for_stack
-    from ticketlens.local.stack import describe
+    from ticketlens.runner.sqs import for_stack
+    from ticketlens.deploy.stack import describe
     from ticketlens.settings import get_settings
     from ticketlens.store import TicketStore
 
@@ -94,7 +94,7 @@ def test_ticket_processor_enriches_in_worker_processes_and_stops_cleanly(own_sta
     env = {**os.environ, **pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")),
            "PYTHONUNBUFFERED": "1"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "ticketlens.local.worker", "--report-every", "1", "-v"],
+        [sys.executable, "-m", "ticketlens.runner.processor", "--report-every", "1", "-v"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     store = own_stack.store

@@ -15,7 +15,7 @@ from pipeline_helpers import DeliveryLog, run_runner_until, upload_generated
 
 from ticketlens.generator import object_key
 from ticketlens.handlers.enrich import lambda_handler
-from ticketlens.local.commands import dead_letters
+from ticketlens.ops.commands import dead_letters
 from ticketlens.schemas import EMBEDDING_DIM
 
 pytestmark = [pytest.mark.slow, ON_BOTH_EMULATORS]

@@ -14,7 +14,7 @@ from pipeline_helpers import run_runner_until
 
 from ticketlens.handlers import enrich
 from ticketlens.handlers.enrich import ObjectRef, parse_s3_event
-from ticketlens.local.context import LocalLambdaContext
+from ticketlens.runner.context import LocalLambdaContext
 
 pytestmark = pytest.mark.slow
 

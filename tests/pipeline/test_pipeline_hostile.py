@@ -12,7 +12,7 @@ from pipeline_helpers import run_runner_until, upload_generated
 
 from ticketlens.faults import hostile_corpus
 from ticketlens.handlers.enrich import lambda_handler
-from ticketlens.local.commands import dead_letters
+from ticketlens.ops.commands import dead_letters
 
 pytestmark = pytest.mark.slow
 

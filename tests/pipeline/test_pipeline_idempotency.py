@@ -19,7 +19,7 @@ from pipeline_helpers import EngineSpy, count_writes, dynamodb_writes, run_runne
 import ticketlens.handlers.enrich as enrich
 from ticketlens import enrichment
 from ticketlens.generator import object_key
-from ticketlens.local.context import LocalLambdaContext
+from ticketlens.runner.context import LocalLambdaContext
 from ticketlens.store import enriched_key
 
 pytestmark = pytest.mark.slow

@@ -37,7 +37,7 @@ def user_env(localstack_endpoint: str) -> Iterator[dict[str, str]]:
         for name, value in {**env, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                             "AWS_REGION": "us-east-1"}.items():
             mp.setenv(name, value)
-        from ticketlens.local.stack import delete
+        from ticketlens.deploy.stack import delete
         from ticketlens.settings import get_settings
 
         get_settings.cache_clear()
@@ -71,10 +71,10 @@ def test_demo_with_endpoint_enriches_generated_tickets_through_localstack(user_e
     )
 
     # THEN it deployed without functions or patches, and every ticket went through S3 -> SQS -> handler
-    out = result.stdout
-    assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
-    assert f"using the AWS endpoint {user_env['AWS_ENDPOINT_URL']}" in out
-    assert "functions left out" in out and "patched:" not in out
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 0, out[-3000:] + err[-3000:]
+    assert f"using the AWS endpoint {user_env['AWS_ENDPOINT_URL']}" in err
+    assert "functions left out" in err and "patched:" not in err
     final = out[out.index("final"):]
     assert "enriched 12 " in final and "dead-letter queue 0" in final
     assert (tmp_path / ".ticketlens" / "demo.log").read_text().count('"ticket enriched"') == 12

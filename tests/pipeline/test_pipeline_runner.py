@@ -14,7 +14,7 @@ import boto3
 import pytest
 from pipeline_helpers import read_timed_log, wait_for
 
-from ticketlens.local.runner import SqsEventSource
+from ticketlens.runner.sqs import SqsEventSource
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ticketlens.local import stack as stack_module
+from ticketlens.deploy import stack as stack_module
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

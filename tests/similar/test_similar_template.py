@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ticketlens.local import stack as stack_module
+from ticketlens.deploy import stack as stack_module
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 

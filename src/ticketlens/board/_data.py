@@ -266,7 +266,7 @@ class BoardData:
 
     def dead_letters(self, limit: int = 10) -> list[dict[str, Any]]:
         """A peek at the dead-letter queue (received with visibility 0: nothing moves)."""
-        from ..local.commands import dead_letters
+        from ..ops.commands import dead_letters
 
         return dead_letters(self.store, limit)
 

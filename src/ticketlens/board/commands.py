@@ -25,12 +25,9 @@ def cmd_board(args: argparse.Namespace) -> int:
     from ..settings import get_settings
     from . import start_board
 
-    if args.endpoint:
-        from ..local.emulator import use_endpoint
+    from ..emulators.endpoint import choose
 
-        use_endpoint(args.endpoint)
-    else:
-        get_settings.cache_clear()
+    choose(args.endpoint)
     try:
         server = start_board(port=args.port)
     except OSError as error:

@@ -4,7 +4,7 @@ mid-batch, restart it, and check that nothing was lost, overwritten or written t
 The run, against a stack of its own (names with a random suffix) on an emulator:
 
 1. an emulator starts in a process of its own (or ``--endpoint`` names one: LocalStack, a
-   long-lived ``ticketlens emulator``), and template.yaml is deployed with a short function
+   long-lived ``ticketlens emulator start``), and template.yaml is deployed with a short function
    timeout (so crashed invocations' in-progress records expire within the run) and a queue
    visibility timeout above it, as Lambda requires;
 2. writes are counted by the emulator itself: the enriched bucket is versioned, the
@@ -146,7 +146,7 @@ class Worker:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ticketlens.local.worker", "--concurrency", str(self.concurrency),
+            [sys.executable, "-m", "ticketlens.runner.processor", "--concurrency", str(self.concurrency),
              "--report-every", "5", "--stop-timeout", "30"],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -178,11 +178,11 @@ class Worker:
 def run(config: HarnessConfig, say: Any = print) -> HarnessReport:
     """One harness run; returns the report (``report.ok`` tells whether every invariant held)."""
     from ..generator import TicketFactory, object_key
-    from ..local.stack import deploy
+    from ..deploy.stack import deploy
     from ..store import TicketStore, clients
 
     config.log_dir.mkdir(parents=True, exist_ok=True)
-    from ..local.emulator import DUMMY_CREDENTIALS
+    from ..emulators.endpoint import DUMMY_CREDENTIALS
 
     for name, value in DUMMY_CREDENTIALS.items():  # an emulator takes any credentials
         os.environ.setdefault(name, value)
@@ -192,7 +192,7 @@ def run(config: HarnessConfig, say: Any = print) -> HarnessReport:
         port = _free_port()
         endpoint = f"http://127.0.0.1:{port}"
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "ticketlens.cli", "emulator", "--port", str(port)],
+            [sys.executable, "-m", "ticketlens.emulators.moto", "--port", str(port)],
             stdout=(config.log_dir / "emulator.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )
     suffix = uuid.uuid4().hex[:8]
@@ -434,7 +434,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _cmd_faults(args: argparse.Namespace) -> int:
-    from ..local.commands import is_emulator
+    from ..emulators.endpoint import is_emulator
 
     if args.endpoint and not is_emulator(args.endpoint):
         print(f"error: the harness deploys, fills and kills: it runs only on an emulator on this machine, "

@@ -97,10 +97,10 @@ def _index(args: argparse.Namespace) -> Any:
     from ticketlens.settings import get_settings
     from ticketlens.similar.service import open_index
 
-    if getattr(args, "endpoint", None):
-        from ticketlens.local.emulator import use_endpoint
+    if not args.index or args.index.startswith("s3://"):  # the deployed stack's index: find the endpoint
+        from ticketlens.emulators.endpoint import choose
 
-        use_endpoint(args.endpoint)
+        choose(getattr(args, "endpoint", None))
     if args.index and not args.index.startswith("s3://"):
         Path(args.index).mkdir(parents=True, exist_ok=True)
     return open_index(args.index, get_settings())

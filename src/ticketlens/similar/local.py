@@ -1,6 +1,6 @@
 """The indexer on machines without Lambda: IndexFunction behind the local SQS event source.
 
-The same runner plays the enrich function's event source (:mod:`ticketlens.local.runner`);
+The same runner plays the enrich function's event source (:mod:`ticketlens.runner.sqs`);
 here it is pointed at the index queue, with IndexFunction's batch size, window, partial
 batch responses and concurrency from ``template.yaml``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ticketlens.local.runner import Invocation, SqsEventSource, for_stack
+from ticketlens.runner.sqs import Invocation, SqsEventSource, for_stack
 from ticketlens.settings import Settings
 from ticketlens.store import clients
 

@@ -10,7 +10,7 @@ a long-lived emulator, or LocalStack.
 their layers, roles, event source mapping and schedule out where nothing can run them;
 :func:`ticketlens.emulators.deploy_target` chooses (moto: out; LocalStack: in when it runs
 in Docker, out when it runs on the host; ``--functions on|off`` decides instead). Without
-them, :mod:`ticketlens.local.runner` plays Lambda's SQS poller in-process with the
+them, :mod:`ticketlens.runner.sqs` plays Lambda's SQS poller in-process with the
 mapping's settings (batch size, window, partial batch responses, concurrency), and
 ``ticketlens demo`` runs the generator on the template's schedule. Where the emulator runs
 the functions itself (LocalStack in Docker) they need their built code: ``sam build``.

@@ -19,7 +19,7 @@ LocalStack without Docker), :class:`SqsEventSource` plays the event source mappi
   to the dead-letter queue. ``retry_delay_s`` shortens the wait for failed messages (a
   local convenience: Lambda has no such knob; ``None`` keeps Lambda's behaviour);
 * **concurrency**: ``concurrency`` pollers, each invoking the handler for its own batch in
-  its own worker process (:mod:`ticketlens.local.invoker`: one invocation per execution
+  its own worker process (:mod:`ticketlens.runner.invoker`: one invocation per execution
   environment, as on Lambda; a timed-out invocation's worker is killed and replaced), the
   way ``ScalingConfig.MaximumConcurrency`` caps concurrent invocations;
 * **stopping**: ``stop()`` lets the batches in flight finish, hands back (visibility 0) the

@@ -1,9 +1,12 @@
-"""CLI for the serverless pipeline: demo, emulator, setup, seed, clean, reset, status, show, invoke.
+"""Operations on a deployed stack, against any endpoint: setup, seed, clean, reset, status,
+show, redrive, invoke.
 
-Every command takes ``--endpoint URL`` (default: ``AWS_ENDPOINT_URL``; none means AWS
-itself). The seed's Makefile targets map to ``setup`` (create the resources: here, deploy
+Every command takes ``--endpoint URL``; without it, ``AWS_ENDPOINT_URL``, else the local
+emulator this checkout left running, else AWS (:mod:`ticketlens.emulators.endpoint`).
+The seed's Makefile targets map to ``setup`` (create the resources: here, deploy
 ``template.yaml``), ``seed`` (upload sample tickets), ``clean`` and ``reset``; its shell
-helpers map to ``show results|sentiment|urgent|ticket`` and ``status``.
+helpers map to ``show results|sentiment|urgent|ticket`` and ``status``. Commands that delete
+decide before opening any connection whether the endpoint is an emulator on this machine.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ FUNCTIONS = {"auto": None, "on": True, "off": False}  # --functions
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--endpoint", metavar="URL",
-                        help="AWS API endpoint (LocalStack, the emulator); default $AWS_ENDPOINT_URL, else AWS")
+                        help="AWS API endpoint (LocalStack, the emulator; 'aws' for AWS itself); default "
+                             "$AWS_ENDPOINT_URL, else the local emulator this checkout left running, else AWS")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="machine-readable output")
     functions = argparse.ArgumentParser(add_help=False)
@@ -31,31 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="deploy the template's functions (DeployFunctions): auto asks the endpoint (moto, LocalStack without "
              "Docker: off, ticketlens' runner plays them; LocalStack in Docker: on, needs `sam build`)",
     )
-
-    p = subparsers.add_parser(
-        "demo", parents=[common, functions],
-        help="run the whole pipeline here: emulator, template, generator, enrichment, live summary",
-        description="Start an AWS emulator in-process (unless --endpoint), deploy template.yaml to it, "
-                    "run the generator on the template's schedule and the enrichment handler behind a "
-                    "Lambda-like SQS runner, and show a live summary. Ctrl-C stops.",
-    )
-    p.add_argument("--tickets", type=int, metavar="N", help="stop once N generated tickets are enriched")
-    p.add_argument("--speed", type=float, default=30.0,
-                   help="run the generator's schedule this many times faster (default 30: rate(1 minute) -> every 2 s)")
-    p.add_argument("--port", type=int, default=4566, help="emulator port (default 4566 if free, so awslocal works)")
-    p.add_argument("--concurrency", type=int, help="concurrent invocations (default: the template's MaximumConcurrency)")
-    p.add_argument("--retry-delay", type=int, default=5, metavar="S",
-                   help="seconds before a failed message is retried (local shortcut; Lambda waits the visibility timeout)")
-    p.add_argument("--no-generator", action="store_true", help="only process what arrives (e.g. from ticket-generator)")
-    p.add_argument("--keep", action="store_true", help="keep the emulator serving after --tickets N is reached")
-    p.add_argument("--template", help="path to template.yaml (default: found from the current directory)")
-    p.set_defaults(func=cmd_demo)
-
-    p = subparsers.add_parser("emulator", help="run a long-lived AWS emulator (moto) on loopback, optionally deployed")
-    p.add_argument("--port", type=int, default=4566)
-    p.add_argument("--deploy", action="store_true", help="deploy template.yaml to it once it is up")
-    p.add_argument("--template")
-    p.set_defaults(func=cmd_emulator)
 
     p = subparsers.add_parser("setup", parents=[common, functions],
                               help="deploy template.yaml to the endpoint (make setup)")
@@ -138,28 +117,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 # ------------------------------------------------------------------------ plumbing --
 def _endpoint(args: argparse.Namespace) -> None:
-    endpoint = getattr(args, "endpoint", None)
-    if endpoint:
-        from .emulator import use_endpoint
+    from ..emulators.endpoint import choose
 
-        use_endpoint(endpoint)
-    else:
-        from ..settings import get_settings
-
-        get_settings.cache_clear()
-
-
-EMULATOR_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "localstack", "localhost.localstack.cloud"}
-
-
-def is_emulator(endpoint: str | None) -> bool:
-    """True for an endpoint on this machine (the embedded emulator, LocalStack): never AWS."""
-    if not endpoint:
-        return False
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(endpoint).hostname or "").lower()
-    return host in EMULATOR_HOSTS or host.startswith("127.")
+    choose(getattr(args, "endpoint", None))
 
 
 def confirm_destruction(args: argparse.Namespace, action: str) -> bool:
@@ -169,6 +129,7 @@ def confirm_destruction(args: argparse.Namespace, action: str) -> bool:
     remote endpoint) only with ``--allow-aws``, after listing what would be deleted and a
     typed confirmation (``--yes`` skips the prompt, for scripts that mean it).
     """
+    from ..emulators.endpoint import is_emulator
     from ..settings import get_settings
 
     settings = get_settings()
@@ -210,7 +171,8 @@ def _friendly(error: Exception) -> str:
 
     endpoint = get_settings().endpoint_url or "AWS"
     if isinstance(error, EndpointConnectionError):
-        return f"cannot reach {endpoint}: start `ticketlens emulator` or LocalStack, or pass --endpoint"
+        return (f"cannot reach {endpoint}: start an emulator (`ticketlens emulator start`, `ticketlens demo` or "
+                "`ticketlens localstack start`), or pass --endpoint")
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials: any value works for an emulator (AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)"
     if isinstance(error, ClientError):
@@ -225,7 +187,7 @@ def _guard(func: Any) -> Any:
     def wrapped(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from .stack import DeployError
+        from ..deploy.stack import DeployError
 
         _endpoint(args)
         try:
@@ -263,51 +225,9 @@ def _when(ts: Any) -> str:
 
 
 # ----------------------------------------------------------------------- commands --
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import DemoOptions, run_demo
-    from .stack import DeployError
-
-    options = DemoOptions(
-        endpoint=args.endpoint,
-        port=args.port,
-        tickets=args.tickets,
-        speed=args.speed,
-        concurrency=args.concurrency,
-        generate=not args.no_generator,
-        template=args.template,
-        retry_delay_s=args.retry_delay,
-        keep=args.keep,
-        functions=FUNCTIONS[args.functions],
-    )
-    try:
-        return run_demo(options)
-    except DeployError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-
-
-def cmd_emulator(args: argparse.Namespace) -> int:
-    from .emulator import Emulator, use_endpoint
-    from .stack import deploy
-
-    emulator = Emulator(port=args.port).start()
-    use_endpoint(emulator.url)
-    print(f"AWS emulator (moto) on {emulator.url}   export AWS_ENDPOINT_URL={emulator.url}", flush=True)
-    try:
-        if args.deploy:
-            deploy(template_path=args.template, log=print)
-        print("Ctrl-C to stop (all data lives in memory and goes with it)", flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        emulator.stop()
-
-
 @_guard
 def cmd_setup(args: argparse.Namespace) -> int:
-    from .stack import deploy
+    from ..deploy.stack import deploy
 
     overrides = dict(p.split("=", 1) for p in args.parameter)
     stack = deploy(template_path=args.template, overrides=overrides, log=print, replace=args.replace,
@@ -386,7 +306,7 @@ def clean(store: Any) -> None:
 
 @_guard
 def cmd_reset(args: argparse.Namespace) -> int:
-    from .stack import deploy
+    from ..deploy.stack import deploy
 
     if not confirm_destruction(args, "reset"):
         return 2
@@ -535,7 +455,7 @@ def redrive(store: Any, limit: int | None = None) -> int:
 
 @_guard
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from .context import LocalLambdaContext, handler_output_to
+    from ..runner.context import LocalLambdaContext, handler_output_to
 
     event = json.loads(Path(args.event).read_text(encoding="utf-8"))
     if args.function == "enrich":

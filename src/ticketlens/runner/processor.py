@@ -1,7 +1,7 @@
 """``ticket-processor``: the enrichment handler as a long-lived worker against any endpoint.
 
 For machines without the Lambda service: an EC2 instance, a Kubernetes pod, a laptop with
-LocalStack (Community edition runs no Lambda without Docker) or ``ticketlens emulator``.
+LocalStack (Community edition runs no Lambda without Docker) or ``ticketlens emulator start``.
 It polls the queue with the local SQS event-source runner configured from
 ``template.yaml`` (batch size, window, partial batch responses, concurrency) and calls the
 same handler Lambda runs, each concurrent invocation in a worker process of its own (its
@@ -11,7 +11,10 @@ An endpoint that goes away is retried with backoff; the log says what failed and
 came back.
 
 The resources must exist (``ticketlens setup``, ``samlocal deploy`` or ``sam deploy``);
-names come from ``TICKETLENS_*`` settings, the endpoint from ``AWS_ENDPOINT_URL``.
+names come from ``TICKETLENS_*`` settings, the endpoint from ``--endpoint``,
+``AWS_ENDPOINT_URL`` or the local emulator this checkout left running. Where the template
+declares IndexFunction, its queue is served too (one worker process), so the similar-ticket
+index grows as records land.
 """
 
 from __future__ import annotations
@@ -32,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ticket-processor",
         description="Poll the ticket queue and run the enrichment handler, as Lambda's SQS event source would.",
     )
-    parser.add_argument("--endpoint", metavar="URL", help="AWS API endpoint; default $AWS_ENDPOINT_URL, else AWS")
+    parser.add_argument("--endpoint", metavar="URL",
+                        help="AWS API endpoint ('aws' for AWS itself); default $AWS_ENDPOINT_URL, else the local "
+                             "emulator this checkout left running, else AWS")
+    parser.add_argument("--no-index", action="store_true",
+                        help="leave the similar-ticket indexer (IndexFunction's queue) to another worker")
     parser.add_argument("--concurrency", type=int, help="concurrent invocations (default: the template's)")
     parser.add_argument("--batch-size", type=int, help="override the template's BatchSize")
     parser.add_argument("--window", type=float, help="override the template's batching window (seconds)")
@@ -66,16 +73,15 @@ def configure_logging(verbose: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
-    if args.endpoint:
-        from .emulator import use_endpoint
+    from ..emulators.endpoint import choose
 
-        use_endpoint(args.endpoint)
+    choose(args.endpoint)
 
     from dataclasses import replace
 
     from ..settings import get_settings
-    from . import stack as stack_module
-    from .runner import for_stack
+    from ..deploy import stack as stack_module
+    from .sqs import for_stack
 
     settings = get_settings()
     if args.wait_endpoint and not wait_for_endpoint(settings, args.wait_endpoint):
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_size or args.window is not None:
         source = replace(source, batch_size=args.batch_size or source.batch_size,
                          window_seconds=source.window_seconds if args.window is None else args.window)
-        stack.event_sources = [source]
+        stack.event_sources = [source if s.function == source.function else s for s in stack.event_sources]
 
     stop = threading.Event()
 
@@ -119,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(str(pid) for pid in runner.worker_pids) or "-", time.monotonic() - started,
         "on" if runner.report_batch_item_failures else "off",
     )
+    indexer = None if args.no_index else _start_indexer(stack, settings, args.retry_delay)
     last = 0
     while not stop.wait(args.report_every):
         stats = runner.stats
@@ -127,9 +134,25 @@ def main(argv: list[str] | None = None) -> int:
                  f", last error: {stats.last_error}" if stats.last_error else "")
         last = stats.succeeded
     runner.stop(timeout_s=args.stop_timeout)
+    if indexer is not None:
+        indexer.stop(timeout_s=args.stop_timeout)
     log.info("stopped after %d invocations (%d messages succeeded, %d failed)", runner.stats.invocations,
              runner.stats.succeeded, runner.stats.failed)
     return 0
+
+
+def _start_indexer(stack: object, settings: object, retry_delay: int | None) -> object | None:
+    """IndexFunction's event source (one worker process), where the template and the stack have it."""
+    from ..similar.local import index_runner
+
+    try:
+        indexer = index_runner(stack, settings, concurrency=1, retry_delay_s=retry_delay, idle_wait_s=5)  # type: ignore[arg-type]
+    except Exception as error:  # noqa: BLE001 - no index queue deployed: enrichment goes on without it
+        log.info("not indexing similar tickets: %s", error)
+        return None
+    indexer.start()
+    log.info("indexing similar tickets from %s", indexer.queue_url)
+    return indexer
 
 
 def wait_for_endpoint(settings: object, timeout_s: float) -> bool:

@@ -1,4 +1,10 @@
-"""An AWS emulator in this process: moto's server on a loopback port, nothing to install by hand.
+"""moto's server on a loopback port: in this process (:class:`Emulator`), or as a background
+service that outlives the command that started it (:func:`start_background`).
+
+The background service is what ``ticketlens demo`` and ``ticketlens emulator start`` leave
+running, so the data stays there to query; its state (pid, URL) is in
+``.ticketlens/emulator.json`` of the directory it was started from, where the other commands
+find it (:mod:`ticketlens.emulators.endpoint`). ``ticketlens emulator stop`` ends it.
 
 moto's own ``ThreadedMotoServer`` answers HTTP/1.0 and closes every connection, so each
 boto3 call pays a new TCP connection; this server speaks HTTP/1.1 with keep-alive on the
@@ -14,15 +20,26 @@ makes moto's check-and-write one step too.
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+from .endpoint import STATE_DIR, answers, read_json
+
+DEFAULT_PORT = 4566  # LocalStack's port, so `awslocal` reaches the emulator as is
+STATE_FILE = STATE_DIR / "emulator.json"
+LOG_FILE = STATE_DIR / "emulator.log"
 _conditional_put_lock = threading.Lock()
 
 
@@ -114,18 +131,6 @@ class Emulator:
         self.stop()
 
 
-def use_endpoint(url: str) -> None:
-    """Point this process's boto3 and ticketlens Settings at ``url`` (dummy credentials if none)."""
-    os.environ["AWS_ENDPOINT_URL"] = url
-    for name, value in DUMMY_CREDENTIALS.items():
-        os.environ.setdefault(name, value)
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
-    from ..settings import get_settings
-
-    get_settings.cache_clear()
-
-
 @contextmanager
 def running(port: int = 0, keep_alive: bool = True) -> Iterator[Emulator]:
     emulator = Emulator(port=port, keep_alive=keep_alive).start()
@@ -133,3 +138,98 @@ def running(port: int = 0, keep_alive: bool = True) -> Iterator[Emulator]:
         yield emulator
     finally:
         emulator.stop()
+
+
+# ------------------------------------------------------------- background service --
+@dataclass(frozen=True)
+class State:
+    pid: int
+    url: str
+
+
+def read_state(state_file: Path = STATE_FILE) -> State | None:
+    raw = read_json(state_file)
+    if raw and isinstance(raw.get("pid"), int) and isinstance(raw.get("url"), str):
+        return State(pid=int(raw["pid"]), url=str(raw["url"]))  # type: ignore[call-overload]
+    return None
+
+
+def alive(state: State) -> bool:
+    """The recorded process exists and the emulator answers at its URL."""
+    try:
+        os.kill(state.pid, 0)
+    except OSError:
+        return False
+    return answers(state.url)
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_background(port: int = DEFAULT_PORT, state_file: Path = STATE_FILE, timeout_s: float = 30.0) -> tuple[State, bool]:
+    """The background emulator: the running one, or a new one on ``port`` (another free port
+    if that one is taken). Returns its state and whether it was started now."""
+    state = read_state(state_file)
+    if state is not None and alive(state):
+        return state, False
+    port = port if port and port_free(port) else free_port()
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    log = (state_file.parent / LOG_FILE.name).open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ticketlens.emulators.moto", "--port", str(port)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    log.close()
+    state = State(pid=process.pid, url=f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout_s
+    while not answers(state.url, timeout_s=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the emulator did not start on {state.url}: see {state_file.parent / LOG_FILE.name}")
+        time.sleep(0.1)
+    state_file.write_text(json.dumps({"pid": state.pid, "url": state.url, "started_at": time.time()}),
+                          encoding="utf-8")
+    return state, True
+
+
+def stop_background(state_file: Path = STATE_FILE, timeout_s: float = 10.0) -> State | None:
+    """Stop the background emulator (its data goes with it); returns what was stopped."""
+    state = read_state(state_file)
+    if state is None:
+        return None
+    try:
+        os.kill(state.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            os.kill(state.pid, 0)
+            time.sleep(0.1)
+        os.kill(state.pid, signal.SIGKILL)
+    except OSError:
+        pass  # gone
+    state_file.unlink(missing_ok=True)
+    return state
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The background service's process: serve until SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m ticketlens.emulators.moto")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    emulator = Emulator(port=args.port).start()
+    print(f"moto serving {emulator.url}", flush=True)
+    stop.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
