@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from ticketlens.models import BuildError
-from ticketlens.schemas import Rejected, RawTicket, parse_ticket
+from ticketlens.schemas import EnrichedTicket, Rejected, RawTicket, parse_ticket
 
 CHUNK_LINES = 256  # enrich and print in chunks: output flows, memory stays flat
 
@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     enrich.add_argument("input", nargs="?", default="-", help="JSON-lines file, or - for stdin (default)")
     enrich.add_argument("--rejects", type=Path, help="also write rejected lines with reasons here (JSON lines)")
     enrich.add_argument("--no-embedding", action="store_true", help="leave the 384 floats out of the output")
+    enrich.add_argument("--table", action="store_true",
+                        help="a table for people instead of JSON lines: id, intent, urgency, sentiment (with their "
+                             "confidences), language, flag, summary")
     enrich.add_argument("--strict", action="store_true",
                         help="reject lines without ticket_id, created_at or customer_id, as the pipeline does")
     enrich.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
@@ -150,6 +153,7 @@ def _run_enrich(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, show, total)
     rejects_out = args.rejects.open("w", encoding="utf-8") if args.rejects else None
     rejected = 0
+    printed_header = False
     out = sys.stdout
     try:
         for chunk in _chunks(_lines(args.input), CHUNK_LINES):
@@ -162,6 +166,10 @@ def _run_enrich(args: argparse.Namespace) -> int:
                     _report_reject(item, rejects_out)
                     continue
                 ticket = next(enriched)
+                if args.table:
+                    out.write(table_row(ticket, header=not printed_header) + "\n")
+                    printed_header = True
+                    continue
                 exclude = {"enrichment": {"embedding"}} if args.no_embedding else None
                 out.write(ticket.model_dump_json(exclude=exclude) + "\n")
             out.flush()
@@ -174,6 +182,21 @@ def _run_enrich(args: argparse.Namespace) -> int:
         print(f"ticketlens enrich: {rejected} line(s) rejected", file=sys.stderr)
         return 1
     return 0
+
+
+_TABLE = "{:<10} {:<22} {:<13} {:<14} {:<4} {:<8} {}"
+
+
+def table_row(ticket: EnrichedTicket, header: bool = False, summary_chars: int = 60) -> str:
+    """One enriched ticket as a fixed-width row (with the header row first when asked)."""
+    e = ticket.enrichment
+    summary = e.summary if len(e.summary) <= summary_chars else e.summary[: summary_chars - 1].rsplit(" ", 1)[0] + "…"
+    row = _TABLE.format(ticket.ticket_id, f"{e.intent} {e.intent_confidence:.2f}",
+                        f"{e.urgency} {e.urgency_confidence:.2f}", f"{e.sentiment} {e.sentiment_confidence:.2f}",
+                        e.language, e.flag or "-", summary).rstrip()
+    if not header:
+        return row
+    return _TABLE.format("TICKET", "INTENT", "URGENCY", "SENTIMENT", "LANG", "FLAG", "SUMMARY") + "\n" + row
 
 
 def _report_reject(item: Rejected, rejects_out: IO[str] | None) -> None:
