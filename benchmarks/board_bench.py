@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"})
     os.environ["TICKETLENS_TABLE_NAME"] = f"tickets-metadata-{uuid.uuid4().hex[:6]}"
     from ticketlens.board import BoardData, BoardServer
-    from ticketlens.emulators.endpoint import use_endpoint
     from ticketlens.deploy.stack import deploy, find_template
+    from ticketlens.emulators.endpoint import use_endpoint
     from ticketlens.settings import get_settings
     from ticketlens.store import Clients, TicketStore, clients
 

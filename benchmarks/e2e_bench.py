@@ -85,9 +85,9 @@ HANDLERS = {"real": "ticketlens.handlers.enrich:lambda_handler", "no-op": "e2e_b
 
 
 def run_mode(mode: str, endpoint: str, count: int, pace: float, backlog: int, seed: str, timeout_s: float) -> Result:
+    from ticketlens.deploy.stack import deploy
     from ticketlens.generator import TicketFactory, object_key
     from ticketlens.runner.sqs import for_stack
-    from ticketlens.deploy.stack import deploy
     from ticketlens.settings import get_settings
     from ticketlens.store import TicketStore
 

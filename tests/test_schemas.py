@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ticketlens.schemas import EnrichedTicket, EnrichmentData, Rejected, RawTicket, TicketRecord, parse_ticket
+from ticketlens.schemas import EnrichedTicket, EnrichmentData, RawTicket, Rejected, TicketRecord, parse_ticket
 
 GOOD = {
     "ticket_id": "TKT-1",

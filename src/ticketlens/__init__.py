@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 __all__ = [
     "EnrichedTicket",
-    "EnrichmentData",
     "Enricher",
+    "EnrichmentData",
     "RawTicket",
     "Rejected",
     "Settings",

@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -291,7 +291,7 @@ def fingerprint(ticket: RawTicket) -> str:
 
 def utc_now_iso() -> str:
     """ISO 8601 UTC with a Z suffix, millisecond precision."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def explain(error: ValidationError) -> str:

@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -117,7 +117,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def enriched_key(ticket: EnrichedTicket) -> str:
     """Where the full record lives in the enriched bucket: tickets/YYYY/MM/DD/<id>.json."""
-    day = datetime.fromtimestamp(ticket.created_at, tz=timezone.utc)
+    day = datetime.fromtimestamp(ticket.created_at, tz=UTC)
     return f"{ENRICHED_PREFIX}{day:%Y/%m/%d}/{ticket.ticket_id}.json"
 
 

@@ -51,10 +51,10 @@ def enriched_samples(pipeline_endpoint: str) -> Iterator[tuple[str, TicketStore]
     """GIVEN the seed's stack (the names the docs use), new, holding the enriched sample tickets
     and one reject; deleted afterwards, so other modules using those names start clean (a
     purge instead would hit SQS's one PurgeQueue a minute)."""
+    from ticketlens.deploy.stack import delete, deploy
     from ticketlens.generator import object_key
     from ticketlens.handlers.enrich import lambda_handler, reset_runtime
     from ticketlens.runner.sqs import for_stack
-    from ticketlens.deploy.stack import delete, deploy
     from ticketlens.schemas import RawTicket, parse_ticket
     from ticketlens.settings import get_settings
 

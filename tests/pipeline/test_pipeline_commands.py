@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulator_fixtures import ON_BOTH_EMULATORS
 from conftest import deploy_pipeline, pipeline_env
+from emulator_fixtures import ON_BOTH_EMULATORS
 from pipeline_helpers import run_runner_until, upload_generated, wait_for
 
 from ticketlens.cli import main
@@ -43,9 +43,9 @@ def as_json(capsys, *argv: str) -> Any:
 def seeded(pipeline_endpoint: str) -> Iterator[str]:
     """GIVEN `ticketlens setup` and `ticketlens seed` run against the emulator (the seed's names),
     and the seeded tickets enriched by the handler behind the template's event source."""
+    from ticketlens.deploy.stack import describe
     from ticketlens.handlers.enrich import lambda_handler, reset_runtime
     from ticketlens.runner.sqs import for_stack
-    from ticketlens.deploy.stack import describe
     from ticketlens.settings import get_settings
     from ticketlens.store import TicketStore
 

@@ -3,7 +3,6 @@ the emulator: what `ticketlens invoke` and `sam local invoke` do."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any

@@ -14,7 +14,15 @@ from urllib.parse import unquote_plus
 import pytest
 from botocore.exceptions import ClientError
 from emulator_fixtures import ON_BOTH_EMULATORS
-from pipeline_helpers import EngineSpy, count_writes, dynamodb_writes, run_runner_until, s3_writes, upload_generated, wait_for
+from pipeline_helpers import (
+    EngineSpy,
+    count_writes,
+    dynamodb_writes,
+    run_runner_until,
+    s3_writes,
+    upload_generated,
+    wait_for,
+)
 
 import ticketlens.handlers.enrich as enrich
 from ticketlens import enrichment

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from similar_helpers import rows  # noqa: E402
+from similar_helpers import rows
 
-from ticketlens.similar.index import KEEP_MANIFESTS, MANIFESTS, SEGMENTS, Manifest, SegmentedIndex  # noqa: E402
-from ticketlens.similar.search import Query  # noqa: E402
-from ticketlens.similar.storage import FolderStorage, S3Storage, Storage  # noqa: E402
+from ticketlens.similar.index import KEEP_MANIFESTS, MANIFESTS, SEGMENTS, Manifest, SegmentedIndex
+from ticketlens.similar.search import Query
+from ticketlens.similar.storage import FolderStorage, S3Storage, Storage
 
 WRITERS = 6
 BATCHES = 8
@@ -76,7 +76,7 @@ def test_concurrent_writers_lose_nothing_and_duplicate_nothing(make_storage: Cal
         try:
             for b in range(BATCHES):
                 index.append(rows(f"w{w}b{b}", ROWS))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     # WHEN they all append batches at the same time (compacting as they go)

@@ -14,10 +14,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "pipeline"))
-from pipeline_helpers import wait_for  # noqa: E402
-from similar_helpers import unit  # noqa: E402
+from pipeline_helpers import wait_for
+from similar_helpers import unit
 
-from ticketlens.schemas import EnrichedTicket, EnrichmentData, RawTicket  # noqa: E402
+from ticketlens.schemas import EnrichedTicket, EnrichmentData, RawTicket
 
 
 def _enriched(n: int, text: str = "The export to CSV fails with error 500") -> EnrichedTicket:

@@ -12,11 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ticketlens.schemas import EnrichedTicket, RawTicket, TicketRecord  # noqa: E402
-from ticketlens.similar.index import SegmentedIndex  # noqa: E402
-from ticketlens.similar.neighbours import DEFAULT_POLICY, TicketQuery, neighbours_for  # noqa: E402
-from ticketlens.similar.service import annotate, row_from_enriched  # noqa: E402
-from ticketlens.similar.storage import FolderStorage  # noqa: E402
+from ticketlens.schemas import EnrichedTicket, RawTicket, TicketRecord
+from ticketlens.similar.index import SegmentedIndex
+from ticketlens.similar.neighbours import DEFAULT_POLICY, TicketQuery, neighbours_for
+from ticketlens.similar.service import annotate, row_from_enriched
+from ticketlens.similar.storage import FolderStorage
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from similar_helpers import near, rows, unit  # noqa: E402
+from similar_helpers import near, rows, unit
 
-from ticketlens.similar.search import Filter, Query, Snapshot, lexical_weight  # noqa: E402
-from ticketlens.similar.segment import IndexRow, Segment  # noqa: E402
+from ticketlens.similar.search import Filter, Query, Snapshot, lexical_weight
+from ticketlens.similar.segment import IndexRow, Segment
 
 
 def _snapshot(*batches: list[IndexRow]) -> Snapshot:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from similar_helpers import rows, unit  # noqa: E402
+from similar_helpers import rows, unit
 
-from ticketlens.similar.segment import IndexRow, Segment, SegmentError  # noqa: E402
-from ticketlens.similar.text import term_counts, words  # noqa: E402
+from ticketlens.similar.segment import IndexRow, Segment, SegmentError
+from ticketlens.similar.text import term_counts, words
 
 
 def test_a_segment_survives_its_bytes() -> None:

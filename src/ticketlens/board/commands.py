@@ -22,10 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_board(args: argparse.Namespace) -> int:
+    from ..emulators.endpoint import choose
     from ..settings import get_settings
     from . import start_board
-
-    from ..emulators.endpoint import choose
 
     choose(args.endpoint)
     try:

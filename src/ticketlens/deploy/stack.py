@@ -379,7 +379,7 @@ def deployed_parameters(settings: Settings | None = None) -> dict[str, str]:
     settings = settings or get_settings()
     try:
         stacks = clients(settings).cloudformation.describe_stacks(StackName=settings.stack_name)["Stacks"]
-    except Exception:  # noqa: BLE001 - no stack, no CloudFormation access: the template's defaults
+    except Exception:
         return {}
     return {p["ParameterKey"]: p["ParameterValue"] for p in (stacks[0].get("Parameters") or []) if stacks}
 
@@ -884,7 +884,7 @@ def _delete_resources(settings: Settings, stack_name: str) -> tuple[list[str], l
                 extra["events"].delete_rule(Name=physical)
             else:
                 continue  # policies and permissions go with their queue, role or function
-        except Exception as error:  # noqa: BLE001 - report every resource, whatever failed
+        except Exception as error:
             if not any(marker in str(error) for marker in _GONE):
                 failed.append(f"{resource['LogicalResourceId']}: {error}")
             continue
@@ -900,7 +900,7 @@ def _outputs(cfn_client: Any, stack_name: str) -> dict[str, str]:
 def _failure_reasons(cfn_client: Any, stack_name: str) -> str:
     try:
         events = cfn_client.describe_stack_events(StackName=stack_name)["StackEvents"]
-    except Exception:  # noqa: BLE001 - best effort diagnostics
+    except Exception:
         return "(no events)"
     reasons = dict.fromkeys(  # newest first, each once
         f"{e['LogicalResourceId']}: {e['ResourceStatusReason']}"

@@ -81,7 +81,7 @@ def running_local() -> LocalEmulator | None:
         from . import localstack
 
         found = localstack.status(localstack.Layout.find())
-    except Exception:  # noqa: BLE001 - no LocalStack layout here: nothing to find
+    except Exception:
         return None
     if found.running and found.url:
         return LocalEmulator(found.url, "LocalStack", "ticketlens localstack stop")

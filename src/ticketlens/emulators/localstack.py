@@ -555,7 +555,7 @@ def _wait_dynamodb(layout: Layout, pid: int, url: str, deadline: float) -> float
         try:
             dynamodb.list_tables(Limit=1)
             return time.monotonic()
-        except Exception as error:  # noqa: BLE001 - DynamoDB Local still starting
+        except Exception as error:
             last = error
             time.sleep(0.5)
     raise _failed_to_start(layout, f"answered no DynamoDB call in time ({last})")

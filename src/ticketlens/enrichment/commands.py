@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from ticketlens.models import BuildError
-from ticketlens.schemas import EnrichedTicket, Rejected, RawTicket, parse_ticket
+from ticketlens.schemas import EnrichedTicket, RawTicket, Rejected, parse_ticket
 
 CHUNK_LINES = 256  # enrich and print in chunks: output flows, memory stays flat
 

@@ -35,15 +35,15 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "FEATURES",
     "FRAMING_WORDS",
-    "PLACEHOLDER_WORDS",
     "MAX_SUMMARY_WORDS",
+    "PLACEHOLDER_WORDS",
     "Candidate",
     "ExtractiveSummarizer",
     "Summarizer",
     "clean_sentence",
+    "count_words",
     "frame",
     "is_pleasantry",
-    "count_words",
     "shorten",
     "split_sentences",
 ]
@@ -158,30 +158,22 @@ _PROBLEM_CUE_RE = _cue_re(tuple(c for c in NEED_CUES if c not in {"help", "need*
 REPLY_SUBJECT_RE = re.compile(r"^\s*(?:(?:re|fwd?|aw|tr|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # Words that carry no content of their own (for the "content" feature).
 FUNCTION_WORDS = frozenset(
-    """a an the and or but so to of for with in on at by from as is are was were be been being am
-    i me my we our us you your u ur he she it its they them their this that these those there here
-    what which who whom when where why how all any both each more most other some such no nor not
-    only own same than too very can will just don should now do does did have has had would could
-    im it's get got please thanks thank hi hello hey yes ok okay also still even really already
-    back again guys anyone someone something anything help know let need want one""".split()
+    ["a", "an", "the", "and", "or", "but", "so", "to", "of", "for", "with", "in", "on", "at", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "i", "me", "my", "we", "our", "us", "you", "your", "u", "ur", "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "when", "where", "why", "how", "all", "any", "both", "each", "more", "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "than", "too", "very", "can", "will", "just", "don", "should", "now", "do", "does", "did", "have", "has", "had", "would", "could", "im", "it's", "get", "got", "please", "thanks", "thank", "hi", "hello", "hey", "yes", "ok", "okay", "also", "still", "even", "really", "already", "back", "again", "guys", "anyone", "someone", "something", "anything", "help", "know", "let", "need", "want", "one"]
 )
 
 # Abbreviations whose final period does not end a sentence; the "weak" ones do when the
 # next word starts with a capital ("... etc. Then").
 STRONG_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr vs e.g i.e eg ie approx fig inc ltd corp dept est ref cf viz".split()
+    ["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "e.g", "i.e", "eg", "ie", "approx", "fig", "inc", "ltd", "corp", "dept", "est", "ref", "cf", "viz"]
 )
-WEAK_ABBREVIATIONS = frozenset("etc a.m p.m am pm u.s u.k co acct no nos tel ext min max".split())
+WEAK_ABBREVIATIONS = frozenset(["etc", "a.m", "p.m", "am", "pm", "u.s", "u.k", "co", "acct", "no", "nos", "tel", "ext", "min", "max"])
 # Clause boundaries a long sentence may be cut before (the cut keeps what precedes).
 CLAUSE_WORDS = frozenset(
-    "but and because so which since although though while whereas when as however or "
-    "then yet unless until after before if".split()
+    ["but", "and", "because", "so", "which", "since", "although", "though", "while", "whereas", "when", "as", "however", "or", "then", "yet", "unless", "until", "after", "before", "if"]
 )
 # Words a cut must not end on.
 DANGLING_WORDS = frozenset(
-    "a an the and or but so to of for with in on at by from as is are was were be been my your "
-    "our their his her its this that these those which who because since if when while than "
-    "i we you they he she it not no very just also".split()
+    ["a", "an", "the", "and", "or", "but", "so", "to", "of", "for", "with", "in", "on", "at", "by", "from", "as", "is", "are", "was", "were", "be", "been", "my", "your", "our", "their", "his", "her", "its", "this", "that", "these", "those", "which", "who", "because", "since", "if", "when", "while", "than", "i", "we", "you", "they", "he", "she", "it", "not", "no", "very", "just", "also"]
 )
 
 # --- the attribution frame ("Customer ...") ---------------------------------------------

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 
 CUSTOMER_ROLES = frozenset(
-    "customer client user caller member guest buyer patient policyholder visitor me".split()
+    ["customer", "client", "user", "caller", "member", "guest", "buyer", "patient", "policyholder", "visitor", "me"]
 )
 AGENT_ROLES = frozenset(
-    "agent support rep representative advisor adviser assistant bot chatbot operator staff "
-    "csr associate specialist helpdesk".split()
+    ["agent", "support", "rep", "representative", "advisor", "adviser", "assistant", "bot", "chatbot", "operator", "staff", "csr", "associate", "specialist", "helpdesk"]
 )
 # an optional [12:03] / 12:03:44 stamp, the role (optionally numbered: "Agent 2"), a colon
 _LABEL = re.compile(

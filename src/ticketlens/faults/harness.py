@@ -177,8 +177,8 @@ class Worker:
 # ---------------------------------------------------------------------------- run --
 def run(config: HarnessConfig, say: Any = print) -> HarnessReport:
     """One harness run; returns the report (``report.ok`` tells whether every invariant held)."""
-    from ..generator import TicketFactory, object_key
     from ..deploy.stack import deploy
+    from ..generator import TicketFactory, object_key
     from ..store import TicketStore, clients
 
     config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -311,7 +311,7 @@ def _wait_for_endpoint(settings: Settings, timeout_s: float) -> None:
         try:
             clients(settings).s3.list_buckets()
             return
-        except Exception:  # noqa: BLE001 - still starting
+        except Exception:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)

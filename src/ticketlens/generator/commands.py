@@ -9,7 +9,7 @@ import math
 import os
 import random
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ticketlens.generator.core import DEFAULT_INTENT_WEIGHTS, TicketFactory, check_weights
@@ -65,7 +65,7 @@ def _timestamp(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"must be Unix seconds or ISO 8601 like 2025-11-23T09:00:00Z (got {text!r})"
         ) from None
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def _weights(text: str) -> dict[str, float]:

@@ -4,7 +4,7 @@ offline runs swap the S3 bucket for a file without touching the generator."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -28,7 +28,7 @@ def to_json(ticket: RawTicket) -> str:
 
 def object_key(ticket: RawTicket) -> str:
     """``tickets/YYYY/MM/DD/<id>.json``, the date being the ticket's creation day in UTC."""
-    day = datetime.fromtimestamp(ticket.created_at, tz=timezone.utc)
+    day = datetime.fromtimestamp(ticket.created_at, tz=UTC)
     return f"tickets/{day:%Y/%m/%d}/{ticket.ticket_id}.json"
 
 

@@ -386,7 +386,7 @@ class Batch:
                                extra={"message_id": message_id, "reason": items.reason, "reject_key": key})
                 return {"rejected": [key]}
             return {"objects": [self._settle_item(item) for item in items]}
-        except Exception as error:  # noqa: BLE001 - a transient failure: kept as this message's outcome
+        except Exception as error:
             return error
 
     def _settle_item(self, item: _Item) -> dict[str, Any]:

@@ -88,7 +88,7 @@ class InProcessInvoker:
         context = self.function.context()
         try:
             return Result(response=self.handler(event, context), request_id=context.aws_request_id)
-        except Exception as error:  # noqa: BLE001 - an invocation error fails the batch, as on Lambda
+        except Exception as error:
             log.exception("handler raised: the whole batch returns to the queue")
             return Result(error=f"{type(error).__name__}: {error}", request_id=context.aws_request_id)
 
@@ -224,7 +224,7 @@ def _serve(conn: Connection, handler_path: str, preload: str | None, env: dict[s
         handler = resolve(handler_path)
         if preload:
             resolve(preload)()
-    except BaseException as error:  # noqa: BLE001 - reported to the runner, which fails the batch
+    except BaseException as error:
         conn.send(("error", f"{type(error).__name__}: {error}"))
         return
     conn.send(("ready", None))
@@ -243,7 +243,7 @@ def _serve(conn: Connection, handler_path: str, preload: str | None, env: dict[s
             response = handler(event, context)
             sys.stdout.flush()
             conn.send(("ok", response))
-        except Exception as error:  # noqa: BLE001 - an invocation error fails the batch, as on Lambda
+        except Exception as error:
             import traceback
 
             traceback.print_exc()

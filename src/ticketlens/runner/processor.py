@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from dataclasses import replace
 
-    from ..settings import get_settings
     from ..deploy import stack as stack_module
+    from ..settings import get_settings
     from .sqs import for_stack
 
     settings = get_settings()
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner = for_stack(stack, settings, concurrency=args.concurrency, retry_delay_s=args.retry_delay,
                            idle_wait_s=5)
-    except Exception as error:  # noqa: BLE001 - the queue is missing or unreachable
+    except Exception as error:
         log.error("cannot use queue %s at %s: %s", settings.queue_name, settings.endpoint_url or "AWS", error)
         return 1
     started = time.monotonic()
@@ -147,7 +147,7 @@ def _start_indexer(stack: object, settings: object, retry_delay: int | None) -> 
 
     try:
         indexer = index_runner(stack, settings, concurrency=1, retry_delay_s=retry_delay, idle_wait_s=5)  # type: ignore[arg-type]
-    except Exception as error:  # noqa: BLE001 - no index queue deployed: enrichment goes on without it
+    except Exception as error:
         log.info("not indexing similar tickets: %s", error)
         return None
     indexer.start()
@@ -164,7 +164,7 @@ def wait_for_endpoint(settings: object, timeout_s: float) -> bool:
         try:
             clients(settings).s3.list_buckets()  # type: ignore[arg-type]
             return True
-        except Exception as error:  # noqa: BLE001 - connection refused while it starts
+        except Exception as error:
             if time.monotonic() > deadline:
                 log.debug("endpoint not ready: %s", error)
                 return False

@@ -232,7 +232,7 @@ class SqsEventSource:
                 invoker = self._invoker()
                 if isinstance(invoker, ProcessInvoker):
                     invoker.start()
-            except Exception as error:  # noqa: BLE001 - reported; the first invocation retries the init
+            except Exception as error:
                 log.error("worker init failed: %s", error)
             finally:
                 ready.wait()
@@ -240,7 +240,7 @@ class SqsEventSource:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as error:  # noqa: BLE001 - a poller must survive the endpoint going away
+            except Exception as error:
                 backoff = min(BACKOFF_MAX_S, backoff * 2 or 1.0)
                 with self._lock:
                     self.stats.errors += 1

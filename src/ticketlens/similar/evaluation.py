@@ -20,9 +20,9 @@ import hashlib
 import re
 import sys
 from collections import defaultdict
-from datetime import datetime
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np

@@ -15,7 +15,6 @@ import numpy as np
 
 from ticketlens.enrichment.heads import HEAD_FORMAT, ClassifierHead, softmax
 
-
 MIN_STEPS_PER_EPOCH = 50
 
 

@@ -40,7 +40,7 @@ def _summary(correct: np.ndarray, confidence: np.ndarray) -> dict[str, float]:
     probs = np.stack([confidence, 1.0 - confidence], axis=1)
     floor, p95 = ece_noise_floor(confidence)
     return {
-        "n": int(len(correct)),
+        "n": len(correct),
         "accuracy": round(float(correct.mean()), 4),
         "mean_confidence": round(float(confidence.mean()), 4),
         "ece": round(expected_calibration_error(probs, np.where(correct, 0, 1)), 4),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ticketlens.enrichment.heads import ShiftCalibration, shift_distance, softmax
-from ticketlens.training.metrics import expected_calibration_error, ece_noise_floor
+from ticketlens.training.metrics import ece_noise_floor, expected_calibration_error
 
 EMBED_DIM = 384
 
@@ -132,7 +132,7 @@ def _summary(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     confidence = probs.max(axis=1)
     floor, p95 = ece_noise_floor(confidence)
     return {
-        "n": int(len(labels)),
+        "n": len(labels),
         "accuracy": round(float(np.mean(probs.argmax(axis=1) == labels)), 4),
         "mean_confidence": round(float(confidence.mean()), 4),
         "ece": round(expected_calibration_error(probs, labels), 4),

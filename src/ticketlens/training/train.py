@@ -24,7 +24,6 @@ from ticketlens.training import data as tdata
 from ticketlens.training.embed import embed
 from ticketlens.training.fit import FitConfig, build_head, fit_ensemble, fit_temperature
 from ticketlens.training.keywords import keyword_predict
-from ticketlens.training.shift import ShiftSpec, calibration, fit_shift, lodo_groups, lodo_report, pick_prototypes
 from ticketlens.training.metrics import (
     classification_report,
     expected_calibration_error,
@@ -32,6 +31,7 @@ from ticketlens.training.metrics import (
     plot_reliability,
     precision_recall,
 )
+from ticketlens.training.shift import ShiftSpec, calibration, fit_shift, lodo_groups, lodo_report, pick_prototypes
 
 log = logging.getLogger(__name__)
 MIN_CALIBRATION_ROWS = 20
