@@ -95,7 +95,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how_many.add_argument(
         "--burst", type=_positive_int, metavar="N", help="write N tickets as fast as possible (load tests, datasets)"
     )
-    parser.add_argument("--rate", type=_rate, metavar="PER_MIN", help="average tickets per minute instead of one every 8-15 s")
+    parser.add_argument(
+        "--rate", type=_rate, metavar="PER_MIN", help="average tickets per minute instead of one every 8-15 s"
+    )
     parser.add_argument("--seed", help="make texts and labels reproducible (with --start, ids and timestamps too)")
     parser.add_argument(
         "--start", type=_timestamp, metavar="TIME",
@@ -124,7 +126,9 @@ def _open_sink(args: argparse.Namespace) -> Sink:
     from ticketlens.settings import get_settings
 
     settings = get_settings()
-    return S3Sink.connect(args.bucket or settings.raw_bucket, args.endpoint_url or settings.endpoint_url, settings.region)
+    return S3Sink.connect(
+        args.bucket or settings.raw_bucket, args.endpoint_url or settings.endpoint_url, settings.region
+    )
 
 
 def generate(args: argparse.Namespace) -> int:
