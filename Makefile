@@ -1,6 +1,7 @@
 # ticketlens: one-command setup, demo and tests on a fresh machine.
 #   make demo             set up (no torch), build the models, run the pipeline on the embedded emulator
 #   make test             add the test tools and the torch reference (CPU build), run the test suite
+#   make lint             ruff and mypy (strict) over the code, in the same venv as make test
 #   make demo-localstack  the same demo (20 tickets) on LocalStack, started without Docker and stopped
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,7 +27,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 LOCALSTACK_PORT ?= 4566
 DEMO_LOCALSTACK_TICKETS ?= 20
 
-.PHONY: setup reference models demo enrich-sample test lint-template bench clean \
+.PHONY: setup reference models demo enrich-sample test lint lint-template bench clean \
 	localstack-install localstack localstack-stop demo-localstack
 
 setup: $(STAMP)
@@ -76,6 +77,12 @@ enrich-sample: models
 
 test: reference
 	$(PY) -m pytest
+
+# ruff (pyproject's [tool.ruff]) over the code, tests and benchmarks; mypy --strict over
+# src/ticketlens ([tool.mypy]), boto3 clients typed by the dev extra's stubs.
+lint: reference
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m mypy
 
 # aws-sam-cli pins older boto3/click than the project: it gets a venv of its own.
 lint-template:

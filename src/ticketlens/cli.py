@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 
 # Modules that add subcommands, in the order `ticketlens --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -27,6 +28,16 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ticketlens.board.commands",  # board
     "ticketlens.emulators.commands",  # emulator, localstack
 )
+
+
+def group_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The ``func`` of a command group run without its subcommand: its help, exit status 2."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:

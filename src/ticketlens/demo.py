@@ -35,12 +35,22 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .runner.context import LocalLambdaContext, handler_output_to
+
+if TYPE_CHECKING:  # imported where used: `ticketlens --help` stays fast
+    from .board import BoardServer
+    from .deploy.stack import ScheduleSettings, Stack
+    from .emulators.moto import State
+    from .runner.invoker import Handler
+    from .runner.sqs import SqsEventSource
+    from .settings import Settings
+    from .store import TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +94,9 @@ def scheduled_event(rule_arn: str, when: datetime | None = None, region: str = "
 class ScheduledGenerator:
     """Fires the generator handler on the template's schedule, ``speed`` times faster."""
 
-    def __init__(self, schedule: Any, speed: float, handler: Any, settings: Any, limit: int | None = None,
-                 on_tick: Any = None, output: TextIO | None = None) -> None:
+    def __init__(self, schedule: ScheduleSettings, speed: float, handler: Handler, settings: Settings,
+                 limit: int | None = None, on_tick: Callable[[ScheduledGenerator], None] | None = None,
+                 output: TextIO | None = None) -> None:
         self.schedule = schedule
         self.interval_s = (schedule.interval_seconds or 60.0) / max(speed, 1e-6)
         self.per_tick = int(schedule.environment.get("TICKETLENS_GENERATE_COUNT", "5"))
@@ -141,7 +152,7 @@ class ScheduledGenerator:
         return _written(response, count)
 
 
-def _written(response: Any, default: int) -> int:
+def _written(response: object, default: int) -> int:
     if isinstance(response, dict):
         for key in ("written", "count", "tickets"):
             value = response.get(key)
@@ -156,7 +167,7 @@ _env_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]):  # type: ignore[no-untyped-def]
+def _environment(values: dict[str, str]) -> Iterator[None]:
     """Set the function's environment for one invocation (Lambda gives each its own)."""
     with _env_lock:
         saved = {name: os.environ.get(name) for name in values}
@@ -171,7 +182,7 @@ def _environment(values: dict[str, str]):  # type: ignore[no-untyped-def]
                     os.environ[name] = value
 
 
-def generate_handler() -> Any:
+def generate_handler() -> Handler:
     """The GenerateFunction handler (the same code Lambda runs)."""
     from .handlers.generate import lambda_handler
 
@@ -179,7 +190,7 @@ def generate_handler() -> Any:
 
 
 # --------------------------------------------------------------------------- summary --
-def snapshot(store: Any, latest: int = 5) -> dict[str, Any]:
+def snapshot(store: TicketStore, latest: int = 5) -> dict[str, Any]:
     """Counts by intent/urgency/sentiment (a projected scan) and the newest tickets (GSI queries)."""
     counts: dict[str, Counter[str]] = {"urgency": Counter(), "sentiment": Counter(), "intent": Counter()}
     kwargs: dict[str, Any] = {
@@ -362,7 +373,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
             log.info("stopped the background emulator (--stop-emulator): its data is gone")
 
 
-def _header(settings: Any, stack: Any, runner: Any, generator: Any, board: Any, options: DemoOptions) -> list[str]:
+def _header(settings: Settings, stack: Stack, runner: SqsEventSource | None, generator: ScheduledGenerator | None,
+            board: BoardServer | None, options: DemoOptions) -> list[str]:
     source = stack.event_source("EnrichFunction")
     header = [
         f"ticketlens demo   endpoint {settings.endpoint_url}   stack {settings.stack_name}",
@@ -378,7 +390,7 @@ def _header(settings: Any, stack: Any, runner: Any, generator: Any, board: Any, 
     return header
 
 
-def _next_steps(endpoint: str, background: Any, log_path: Path) -> str:
+def _next_steps(endpoint: str, background: State | None, log_path: Path) -> str:
     """What to type next: the stack stays up when the demo started it in the background."""
     venv = Path(sys.executable).parent
     on_path = shutil.which("ticketlens") == str(venv / "ticketlens")
@@ -395,7 +407,7 @@ def _next_steps(endpoint: str, background: Any, log_path: Path) -> str:
     return "\n".join(lines)
 
 
-def _start_board(port: int) -> Any:
+def _start_board(port: int) -> BoardServer:
     """The triage board on 127.0.0.1 (another free port when ``port`` is taken)."""
     from .board import start_board
 
@@ -407,8 +419,8 @@ def _start_board(port: int) -> Any:
     return board
 
 
-def _live(options: DemoOptions, out: TextIO, store: Any, runner: Any, generator: Any, header: list[str],
-          started: float) -> int:
+def _live(options: DemoOptions, out: TextIO, store: TicketStore, runner: SqsEventSource | None,
+          generator: ScheduledGenerator | None, header: list[str], started: float) -> int:
     tty = out.isatty()
     last_plain = 0.0
     incidents: list[str] = []
@@ -443,7 +455,7 @@ def _live(options: DemoOptions, out: TextIO, store: Any, runner: Any, generator:
         return 0
 
 
-def _start_indexer(stack: Any, settings: Any, retry_delay_s: int | None, output: str) -> Any:
+def _start_indexer(stack: Stack, settings: Settings, retry_delay_s: int | None, output: str) -> SqsEventSource | None:
     """IndexFunction behind the local SQS runner (one worker process), when the template declares it."""
     from .deploy.stack import DeployError
     from .similar.local import index_runner
@@ -454,7 +466,7 @@ def _start_indexer(stack: Any, settings: Any, retry_delay_s: int | None, output:
         return None
 
 
-def incident_lines(settings: Any, within_s: int = 3600, limit: int = 3, width: int = 100) -> list[str]:
+def incident_lines(settings: Settings, within_s: int = 3600, limit: int = 3, width: int = 100) -> list[str]:
     """The largest incidents of the last ``within_s`` seconds, one line each (from the index)."""
     from .similar.commands import incidents
     from .similar.service import open_index
@@ -468,7 +480,8 @@ def incident_lines(settings: Any, within_s: int = 3600, limit: int = 3, width: i
     return [_fit(f"incident   {i['incident']}  {i['size']} tickets  {i['summary']}", width) for i in found[:limit]]
 
 
-def _stop(generator: Any, runner: Any, indexer: Any = None) -> None:
+def _stop(generator: ScheduledGenerator | None, runner: SqsEventSource | None,
+          indexer: SqsEventSource | None = None) -> None:
     # A second Ctrl-C while stopping should not leave threads half-way.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -483,7 +496,7 @@ def _stop(generator: Any, runner: Any, indexer: Any = None) -> None:
 
 
 # ----------------------------------------------------------------------------- CLI --
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "demo",
         help="run the whole pipeline here: emulator, template, generator, enrichment, board, live summary",

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -33,6 +33,12 @@ from .schemas import (
     utc_now_iso,
 )
 from .settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the stubs type the calls; at run time boto3 builds the clients
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 ENRICHED_PREFIX = "tickets/"
 # Under the settings' rejects prefix: rejected raw objects (by their raw key) and queue
@@ -52,10 +58,10 @@ _deserializer = TypeDeserializer()
 # --------------------------------------------------------------------------- clients --
 @dataclass(frozen=True)
 class Clients:
-    s3: Any
-    sqs: Any
-    dynamodb: Any
-    cloudformation: Any
+    s3: S3Client
+    sqs: SQSClient
+    dynamodb: DynamoDBClient
+    cloudformation: CloudFormationClient
 
 
 _clients_lock = threading.Lock()
@@ -80,12 +86,12 @@ def clients(settings: Settings | None = None) -> Clients:
                 read_timeout=60,
             )
             session = boto3.session.Session(region_name=settings.region)
-
-            def make(service: str) -> Any:
-                return session.client(service, endpoint_url=settings.endpoint_url, config=config)
-
+            endpoint = settings.endpoint_url
             cached = Clients(
-                s3=make("s3"), sqs=make("sqs"), dynamodb=make("dynamodb"), cloudformation=make("cloudformation")
+                s3=session.client("s3", endpoint_url=endpoint, config=config),
+                sqs=session.client("sqs", endpoint_url=endpoint, config=config),
+                dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
+                cloudformation=session.client("cloudformation", endpoint_url=endpoint, config=config),
             )
             _clients_cache[key] = cached
         return cached
@@ -222,7 +228,8 @@ class TicketStore:
         except ClientError as error:
             if not _conditional_failed(error):
                 raise
-            old = error.response.get("Item") or self._claim_item(ticket.ticket_id)
+            returned = error.response.get("Item")  # ReturnValuesOnConditionCheckFailure, where supported
+            old = returned if isinstance(returned, dict) and returned else self._claim_item(ticket.ticket_id)
         if old is None:  # the claim vanished in between (a `clean`): try again from the start
             return self.claim(ticket, source)
         old_sha, holder = old["content_sha256"]["S"], old["source"]["S"]
@@ -258,18 +265,19 @@ class TicketStore:
         key = enriched_key(ticket)
         sha = fingerprint(ticket)
         body = ticket.model_dump_json().encode("utf-8")
-        put = {"Bucket": self.settings.enriched_bucket, "Key": key, "Body": body,
-               "ContentType": "application/json", "Metadata": {"content-sha256": sha}}
+        bucket, metadata = self.settings.enriched_bucket, {"content-sha256": sha}
         written = False
         try:
-            self.aws.s3.put_object(**put, IfNoneMatch="*")
+            self.aws.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", Metadata=metadata,
+                                   IfNoneMatch="*")
             written = True
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
                 raise
-            head = self.aws.s3.head_object(Bucket=self.settings.enriched_bucket, Key=key)
+            head = self.aws.s3.head_object(Bucket=bucket, Key=key)
             if head.get("Metadata", {}).get("content-sha256") != sha:  # an older version of this ticket
-                self.aws.s3.put_object(**put)
+                self.aws.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json",
+                                       Metadata=metadata)
                 written = True
         record = TicketRecord.from_enriched(ticket, s3_key=key)
         try:
@@ -397,7 +405,8 @@ class TicketStore:
         if item is None:
             return None
         body = self.aws.s3.get_object(Bucket=self.settings.enriched_bucket, Key=item["s3_key"])["Body"].read()
-        return json.loads(body)
+        record: dict[str, Any] = json.loads(body)
+        return record
 
     # -- counts -----------------------------------------------------------------------
     def queue_url(self, name: str) -> str:

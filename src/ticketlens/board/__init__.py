@@ -9,11 +9,14 @@ never writes. See docs/board.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._app import create_app, explain_urgency
 from ._data import BoardData, Counts, Page, TicketFilter
 from ._server import BoardServer, function_url_event
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 DEFAULT_PORT = 8765
 
@@ -25,7 +28,7 @@ def start_board(port: int = DEFAULT_PORT, data: BoardData | None = None) -> Boar
     return BoardServer(data=data, port=port).start()
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The BoardFunction's entry point (functions/board/app.py)."""
     from ._lambda import lambda_handler as handler
 

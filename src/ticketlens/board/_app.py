@@ -78,20 +78,20 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
 
     # -- pages and assets ----------------------------------------------------------------
     @app.get("/")
-    def index() -> Response:
+    def index() -> Response[str]:
         return _static("index.html")
 
     @app.get("/ticket")
-    def ticket_page() -> Response:
+    def ticket_page() -> Response[str]:
         return _static("ticket.html")
 
     @app.get("/static/<name>")
-    def static(name: str) -> Response:
+    def static(name: str) -> Response[str]:
         return _static(name)
 
     # -- the JSON API --------------------------------------------------------------------
     @app.get("/api/meta")
-    def meta() -> Response:
+    def meta() -> Response[str]:
         s = board().store.settings
         return _json(200, {
             "intents": list(DEFAULT_INTENTS), "urgencies": list(URGENCY_LEVELS), "sentiments": list(SENTIMENTS),
@@ -99,7 +99,7 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
         })
 
     @app.get("/api/tickets")
-    def tickets() -> Response:
+    def tickets() -> Response[str]:
         filters = TicketFilter(
             intent=_choice("intent", query("intent"), None),
             urgency=_choice("urgency", query("urgency"), URGENCY_LEVELS),
@@ -111,14 +111,14 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
                            "index": page.index, "filters": asdict(filters), "now": int(now())})
 
     @app.get("/api/urgent")
-    def urgent() -> Response:
+    def urgent() -> Response[str]:
         hours = _number("hours", query("hours", "24"), 0, 24 * 90)
         since = 0 if hours == 0 else int(now() - hours * 3600)
         return _json(200, {"tickets": board().urgent(since, limit=_limit(query("limit"))), "since": since,
                            "levels": ["critical", "high"], "now": int(now())})
 
     @app.get("/api/counts")
-    def counts() -> Response:
+    def counts() -> Response[str]:
         window = query("window", "1h")
         if window not in WINDOWS:
             raise BadRequest(f"window must be one of {', '.join(WINDOWS)}")
@@ -126,7 +126,7 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
         return _json(200, {"window": window, **asdict(board().counts(seconds, bucket_s))})
 
     @app.get("/api/ticket")
-    def ticket() -> Response:
+    def ticket() -> Response[str]:
         ticket_id = query("id")
         if not 1 <= len(ticket_id) <= 128:
             raise BadRequest("id must be a ticket id (1 to 128 characters)")
@@ -137,32 +137,32 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
         return _json(200, ticket_view(item, record))
 
     @app.get("/api/status")
-    def status() -> Response:
+    def status() -> Response[str]:
         return _json(200, {**board().queues(), "now": int(now())})
 
     @app.get("/api/dlq")
-    def dlq() -> Response:
+    def dlq() -> Response[str]:
         b = board()
         return _json(200, {"messages": b.dead_letters(_limit(query("limit", "10"))), **b.queues()})
 
     @app.get("/api/rejects")
-    def rejects() -> Response:
+    def rejects() -> Response[str]:
         found, total = board().rejects(_limit(query("limit", "20")))
         return _json(200, {"rejects": found, "total": total})
 
     # -- errors are JSON with a reason -------------------------------------------------------
-    @app.exception_handler(BadRequest)
-    def bad_request(error: BadRequest) -> Response:
+    @app.exception_handler(BadRequest)  # type: ignore[untyped-decorator]  # powertools' decorator is unannotated
+    def bad_request(error: BadRequest) -> Response[str]:
         return _json(400, {"error": str(error)})
 
-    @app.exception_handler(BotoCoreError)
-    def unreachable(error: BotoCoreError) -> Response:
+    @app.exception_handler(BotoCoreError)  # type: ignore[untyped-decorator]  # powertools' decorator is unannotated
+    def unreachable(error: BotoCoreError) -> Response[str]:
         log.warning("board: AWS call failed: %s", type(error).__name__)
         reason = "cannot reach the AWS endpoint" if isinstance(error, EndpointConnectionError) else str(error)
         return _json(503, {"error": reason})
 
-    @app.exception_handler(ClientError)
-    def aws_error(error: ClientError) -> Response:
+    @app.exception_handler(ClientError)  # type: ignore[untyped-decorator]  # powertools' decorator is unannotated
+    def aws_error(error: ClientError) -> Response[str]:
         code = error.response.get("Error", {}).get("Code", "")
         log.warning("board: AWS said %s", code)
         missing = code in ("ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue",
@@ -171,7 +171,7 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
         return _json(502, {"error": f"{code}: {error.response.get('Error', {}).get('Message', '')}{hint}"})
 
     @app.not_found
-    def not_found(_: Exception) -> Response:
+    def not_found(_: Exception) -> Response[str]:
         return _json(404, {"error": "not found"})
 
     return app
@@ -219,7 +219,7 @@ def explain_urgency(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- helpers ----------------------------------------------------------------------------
-def _static(name: str) -> Response:
+def _static(name: str) -> Response[str]:
     suffix = name[name.rfind("."):] if "." in name else ""
     path = STATIC / name
     if "/" in name or "\\" in name or name.startswith(".") or suffix not in CONTENT_TYPES or not path.is_file():
@@ -227,7 +227,7 @@ def _static(name: str) -> Response:
     return Response(200, CONTENT_TYPES[suffix], path.read_text(encoding="utf-8"), headers=dict(SECURITY_HEADERS))
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
     """Every response carries the security headers; JSON is never sniffed as HTML."""
     text = json.dumps(body, separators=(",", ":"), default=_plain)
     return Response(status, "application/json", text, headers=dict(SECURITY_HEADERS))

@@ -16,12 +16,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from ..schemas import SENTIMENTS, URGENCY_LEVELS
 from ..store import INTENT_INDEX, SENTIMENT_INDEX, URGENCY_INDEX, TicketStore, from_item, is_missing
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 # What a list row needs: no body, no customer, no embedding (the item has none anyway).
 LIST_ATTRIBUTES = (
@@ -119,7 +126,7 @@ class BoardData:
         return self.store.settings.table_name
 
     @property
-    def _dynamodb(self) -> Any:
+    def _dynamodb(self) -> DynamoDBClient:
         return self.store.aws.dynamodb
 
     # -- the list ------------------------------------------------------------------------
@@ -241,7 +248,7 @@ class BoardData:
     def rejects(self, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
         """The newest rejects (without the raw input they keep: it is ticket text), and how many there are."""
         settings = self.store.settings
-        listed: list[tuple[Any, str]] = []
+        listed: list[tuple[datetime, str]] = []
         paginator = self.store.aws.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=settings.enriched_bucket, Prefix=settings.rejects_prefix):
             listed.extend((obj["LastModified"], obj["Key"]) for obj in page.get("Contents", []))
@@ -278,11 +285,11 @@ class BoardData:
         return {"queue": {"name": s.queue_name, **depths[0]}, "dlq": {"name": s.dlq_name, **depths[1]}}
 
     # -- plumbing ------------------------------------------------------------------------
-    def _parallel(self, function: Callable[[Any], Any], values: Iterable[Any]) -> list[Any]:
-        values = list(values)
-        if len(values) == 1:
-            return [function(values[0])]
-        return list(self._pool.map(function, values))
+    def _parallel(self, function: Callable[[_In], _Out], values: Iterable[_In]) -> list[_Out]:
+        items = list(values)
+        if len(items) == 1:
+            return [function(items[0])]
+        return list(self._pool.map(function, items))
 
     def _query(
         self, index: str, attribute: str, value: str, *, limit: int, newest_first: bool, since: int | None = None,

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
 
+from ..runner.context import LocalLambdaContext
 from ._app import create_app
 from ._data import BoardData
 
@@ -76,7 +77,7 @@ class _ResolverPool:
         except queue.Empty:
             app = self._factory()
         try:
-            return app.resolve(event, None)  # type: ignore[arg-type]  # no Lambda context here
+            return app.resolve(event, LocalLambdaContext(function_name="BoardFunction"))
         finally:
             self._idle.put(app)
 

@@ -7,7 +7,7 @@ import sys
 import time
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "board",
         help="serve the live triage board on 127.0.0.1 (read-only)",

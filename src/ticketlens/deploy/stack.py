@@ -49,14 +49,19 @@ import json
 import re
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..emulators import EmulatorKind, deploy_target
 from ..settings import Settings, get_settings
-from ..store import clients
+from ..store import Clients, clients
+
+if TYPE_CHECKING:  # the stubs type the calls; at run time boto3 builds the clients
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import FilterRuleTypeDef, ObjectIdentifierTypeDef, QueueConfigurationTypeDef
 
 ARTIFACT_BUCKET = "ticketlens-artifacts"
 EMULATOR_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -90,7 +95,8 @@ def load_template(path: str | Path) -> dict[str, Any]:
     """Parse a SAM template, short-form intrinsics (!Ref, !Sub, ...) included."""
     from samtranslator.yaml_helper import yaml_parse
 
-    return yaml_parse(Path(path).read_text(encoding="utf-8"))
+    template: dict[str, Any] = yaml_parse(Path(path).read_text(encoding="utf-8"))
+    return template
 
 
 def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -160,7 +166,8 @@ def translate(
     translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=session, metrics=metrics)
     values = {"AWS::AccountId": account_id, "AWS::Region": region, **(parameters or {})}
     try:
-        return translator.translate(json.loads(json.dumps(template)), parameter_values=values)
+        cfn: dict[str, Any] = translator.translate(json.loads(json.dumps(template)), parameter_values=values)
+        return cfn
     finally:
         metrics.publish()  # to the dummy publisher: nothing leaves the machine
 
@@ -393,7 +400,7 @@ def deploy(
     template_path: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     timeout_s: float = 120.0,
-    log: Any = None,
+    log: Callable[[str], None] | None = None,
     replace: bool = False,
     functions: bool | None = None,
 ) -> Stack:
@@ -527,7 +534,7 @@ def _active_resources(cfn: Mapping[str, Any], parameters: Mapping[str, str], set
 BUILD_DIR = Path(".aws-sam") / "build"  # where `sam build` leaves the functions' code and layers
 
 
-def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str], built: Path | None = None) -> None:
+def _upload_artifacts(s3: S3Client, root: Path, artifacts: Mapping[str, str], built: Path | None = None) -> None:
     """The zips the template's CodeUri/ContentUri point at.
 
     From ``built`` (``sam build``'s output, every file) where the emulator runs the code;
@@ -553,7 +560,7 @@ def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str], built: 
 
 
 def _apply_post_create_patches(
-    aws: Any,
+    aws: Clients,
     cfn: Mapping[str, Any],
     deferred: Mapping[str, Any],
     parameters: Mapping[str, str],
@@ -580,12 +587,12 @@ def _apply_post_create_patches(
             continue
         if resource["Type"] == "AWS::S3::Bucket" and "NotificationConfiguration" in props:
             notification = intrinsics.resolve(props["NotificationConfiguration"])
-            queue_configs = []
+            queue_configs: list[QueueConfigurationTypeDef] = []
             for qc in notification.get("QueueConfigurations", []):
-                entry: dict[str, Any] = {"QueueArn": qc["Queue"], "Events": [qc["Event"]]}
+                entry: QueueConfigurationTypeDef = {"QueueArn": qc["Queue"], "Events": [qc["Event"]]}
                 if "Filter" in qc:  # CloudFormation's S3Key.Rules is the API's Key.FilterRules
                     rules = qc["Filter"].get("S3Key", {}).get("Rules", [])
-                    filter_rules = [{"Name": r["Name"], "Value": r["Value"]} for r in rules]
+                    filter_rules: list[FilterRuleTypeDef] = [{"Name": r["Name"], "Value": r["Value"]} for r in rules]
                     entry["Filter"] = {"Key": {"FilterRules": filter_rules}}
                 queue_configs.append(entry)
             aws.s3.put_bucket_notification_configuration(
@@ -626,9 +633,9 @@ class _Intrinsics:
 
     _NO_VALUE = object()
 
-    def __init__(self, aws: Any | None, cfn: Mapping[str, Any], parameters: Mapping[str, str],
+    def __init__(self, aws: Clients | None, cfn: Mapping[str, Any], parameters: Mapping[str, str],
                  physical: Mapping[str, str], settings: Settings) -> None:
-        self.aws: Any = aws  # None where only conditions are evaluated
+        self.aws = aws  # None where only conditions are evaluated
         self.resources = cfn["Resources"]
         self.conditions = cfn.get("Conditions") or {}
         self.physical = physical
@@ -694,13 +701,15 @@ class _Intrinsics:
     def _get_att(self, logical: str, attribute: str) -> str:
         kind = self.resources[logical]["Type"]
         physical = self.physical[logical]
-        if kind == "AWS::SQS::Queue" and attribute == "Arn":
-            attributes = self.aws.sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]
-            return attributes["QueueArn"]
         if kind == "AWS::SQS::Queue" and attribute == "QueueName":
             return physical.rstrip("/").rsplit("/", 1)[-1]
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
             return f"arn:aws:s3:::{physical}"
+        if self.aws is None:
+            raise DeployError(f"cannot resolve Fn::GetAtt {logical}.{attribute} before the stack exists")
+        if kind == "AWS::SQS::Queue" and attribute == "Arn":
+            attributes = self.aws.sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]
+            return attributes["QueueArn"]
         if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
             return self.aws.dynamodb.describe_table(TableName=physical)["Table"]["TableArn"]
         raise DeployError(f"cannot resolve Fn::GetAtt {logical}.{attribute}")
@@ -726,12 +735,12 @@ def _parameter_value(cfn: Mapping[str, Any], name: str, value: str) -> Any:
     return value
 
 
-def _tags(cfn_client: Any, stack_name: str) -> dict[str, str]:
+def _tags(cfn_client: CloudFormationClient, stack_name: str) -> dict[str, str]:
     stack = cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
 
 
-def _empty_buckets(aws: Any, cfn_client: Any, stack_name: str) -> None:
+def _empty_buckets(aws: Clients, cfn_client: CloudFormationClient, stack_name: str) -> None:
     """CloudFormation cannot delete a bucket with objects in it."""
     for resource in cfn_client.describe_stack_resources(StackName=stack_name)["StackResources"]:
         if resource.get("ResourceType") != "AWS::S3::Bucket" or not resource.get("PhysicalResourceId"):
@@ -739,12 +748,12 @@ def _empty_buckets(aws: Any, cfn_client: Any, stack_name: str) -> None:
         bucket = resource["PhysicalResourceId"]
         paginator = aws.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            keys: list[ObjectIdentifierTypeDef] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
             if keys:
                 aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
 
-def _physical_ids(cfn_client: Any, stack_name: str) -> dict[str, str]:
+def _physical_ids(cfn_client: CloudFormationClient, stack_name: str) -> dict[str, str]:
     resources = cfn_client.describe_stack_resources(StackName=stack_name)["StackResources"]
     return {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
@@ -753,7 +762,7 @@ def _physical_ids(cfn_client: Any, stack_name: str) -> dict[str, str]:
     }
 
 
-def _stack_status(cfn_client: Any, stack_name: str) -> str | None:
+def _stack_status(cfn_client: CloudFormationClient, stack_name: str) -> str | None:
     try:
         stacks = cfn_client.describe_stacks(StackName=stack_name)["Stacks"]
     except cfn_client.exceptions.ClientError as error:
@@ -763,7 +772,7 @@ def _stack_status(cfn_client: Any, stack_name: str) -> str | None:
     return stacks[0]["StackStatus"] if stacks else None
 
 
-def _wait(cfn_client: Any, stack_name: str, targets: set[str | None], timeout_s: float) -> str | None:
+def _wait(cfn_client: CloudFormationClient, stack_name: str, targets: set[str | None], timeout_s: float) -> str | None:
     """The stack's status once it reaches one of ``targets`` or stops changing (a failure)."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -775,7 +784,7 @@ def _wait(cfn_client: Any, stack_name: str, targets: set[str | None], timeout_s:
         time.sleep(0.2)
 
 
-def _wait_deleted(cfn_client: Any, stack_name: str, timeout_s: float) -> str | None:
+def _wait_deleted(cfn_client: CloudFormationClient, stack_name: str, timeout_s: float) -> str | None:
     """The stack's status once nothing in it is in progress any more (None: it is gone).
 
     LocalStack reports DELETE_FAILED as soon as one resource fails to delete while it goes on
@@ -798,7 +807,7 @@ def _wait_deleted(cfn_client: Any, stack_name: str, timeout_s: float) -> str | N
         time.sleep(0.5)
 
 
-def _delete_stack(aws: Any, stack_name: str, timeout_s: float, settings: Settings | None = None) -> str:
+def _delete_stack(aws: Clients, stack_name: str, timeout_s: float, settings: Settings | None = None) -> str:
     """Delete the stack, whatever state it is in; returns what was done, for the user.
 
     Where a resource cannot be deleted (DELETE_FAILED for good), the stack is deleted again
@@ -848,8 +857,10 @@ def _delete_resources(settings: Settings, stack_name: str) -> tuple[list[str], l
     import boto3
 
     aws = clients(settings)
-    extra = {name: boto3.client(name, endpoint_url=settings.endpoint_url, region_name=settings.region)
-             for name in ("iam", "lambda", "events")}
+    endpoint, region = settings.endpoint_url, settings.region
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name=region)
+    lambda_client = boto3.client("lambda", endpoint_url=endpoint, region_name=region)
+    events = boto3.client("events", endpoint_url=endpoint, region_name=region)
     resources = aws.cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
     deleted: list[str] = []
     failed: list[str] = []
@@ -861,32 +872,31 @@ def _delete_resources(settings: Settings, stack_name: str) -> tuple[list[str], l
             if kind == "AWS::S3::Bucket":
                 for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=physical):
                     if page.get("Contents"):
-                        keys = [{"Key": o["Key"]} for o in page["Contents"]]
-                        aws.s3.delete_objects(Bucket=physical, Delete={"Objects": keys})
+                        objects: list[ObjectIdentifierTypeDef] = [{"Key": o["Key"]} for o in page["Contents"]]
+                        aws.s3.delete_objects(Bucket=physical, Delete={"Objects": objects})
                 aws.s3.delete_bucket(Bucket=physical)
             elif kind == "AWS::SQS::Queue":
                 aws.sqs.delete_queue(QueueUrl=physical)
             elif kind == "AWS::DynamoDB::Table":
                 aws.dynamodb.delete_table(TableName=physical)
             elif kind == "AWS::IAM::Role":
-                iam = extra["iam"]
                 for policy in iam.list_attached_role_policies(RoleName=physical)["AttachedPolicies"]:
                     iam.detach_role_policy(RoleName=physical, PolicyArn=policy["PolicyArn"])
                 for name in iam.list_role_policies(RoleName=physical)["PolicyNames"]:
                     iam.delete_role_policy(RoleName=physical, PolicyName=name)
                 iam.delete_role(RoleName=physical)
             elif kind == "AWS::Lambda::Function":
-                extra["lambda"].delete_function(FunctionName=physical)
+                lambda_client.delete_function(FunctionName=physical)
             elif kind == "AWS::Lambda::EventSourceMapping":
-                extra["lambda"].delete_event_source_mapping(UUID=physical)
+                lambda_client.delete_event_source_mapping(UUID=physical)
             elif kind == "AWS::Lambda::LayerVersion":
                 name, version = physical.rsplit(":", 2)[-2:]
-                extra["lambda"].delete_layer_version(LayerName=name, VersionNumber=int(version))
+                lambda_client.delete_layer_version(LayerName=name, VersionNumber=int(version))
             elif kind == "AWS::Events::Rule":
-                targets = extra["events"].list_targets_by_rule(Rule=physical)["Targets"]
+                targets = events.list_targets_by_rule(Rule=physical)["Targets"]
                 if targets:
-                    extra["events"].remove_targets(Rule=physical, Ids=[t["Id"] for t in targets])
-                extra["events"].delete_rule(Name=physical)
+                    events.remove_targets(Rule=physical, Ids=[t["Id"] for t in targets])
+                events.delete_rule(Name=physical)
             else:
                 continue  # policies and permissions go with their queue, role or function
         except Exception as error:
@@ -897,12 +907,12 @@ def _delete_resources(settings: Settings, stack_name: str) -> tuple[list[str], l
     return deleted, failed
 
 
-def _outputs(cfn_client: Any, stack_name: str) -> dict[str, str]:
+def _outputs(cfn_client: CloudFormationClient, stack_name: str) -> dict[str, str]:
     stack = cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def _failure_reasons(cfn_client: Any, stack_name: str) -> str:
+def _failure_reasons(cfn_client: CloudFormationClient, stack_name: str) -> str:
     try:
         events = cfn_client.describe_stack_events(StackName=stack_name)["StackEvents"]
     except Exception:

@@ -9,10 +9,11 @@ import argparse
 import json
 import sys
 
+from ..cli import group_help
 from . import localstack
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _register_moto(subparsers)
     p = subparsers.add_parser(
         "localstack", help="start/stop LocalStack on this machine, without Docker (make localstack)",
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     q = actions.add_parser("status", parents=[common], help="running or not, services, memory")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_status)
-    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+    p.set_defaults(func=group_help(p))
 
 
 def _layout(args: argparse.Namespace) -> localstack.Layout:
@@ -97,7 +98,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- moto --
-def _register_moto(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_moto(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from . import moto
 
     p = subparsers.add_parser(
@@ -118,7 +119,7 @@ def _register_moto(subparsers: argparse._SubParsersAction) -> None:  # type: ign
     q.set_defaults(func=cmd_emulator_stop)
     q = actions.add_parser("status", help="whether the background emulator runs, and where")
     q.set_defaults(func=cmd_emulator_status)
-    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+    p.set_defaults(func=group_help(p))
 
 
 def _deploy(args: argparse.Namespace, url: str) -> None:

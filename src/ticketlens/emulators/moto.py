@@ -34,31 +34,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .endpoint import STATE_DIR, answers, read_json
+
+if TYPE_CHECKING:
+    from moto.core.common_types import TYPE_RESPONSE
+    from moto.s3.responses import S3Response
+    from werkzeug.serving import ThreadedWSGIServer
 
 DEFAULT_PORT = 4566  # LocalStack's port, so `awslocal` reaches the emulator as is
 STATE_FILE = STATE_DIR / "emulator.json"
 LOG_FILE = STATE_DIR / "emulator.log"
 _conditional_put_lock = threading.Lock()
+_atomic_puts_installed = threading.Event()
 
 
 def atomic_conditional_puts() -> None:
     """Serialise moto's conditional S3 PUTs so the precondition check and the write are atomic."""
     from moto.s3.responses import S3Response
 
-    original = S3Response.put_object
-    if getattr(original, "_ticketlens_atomic", False):
-        return
+    with _conditional_put_lock:
+        if _atomic_puts_installed.is_set():
+            return
+        original = S3Response.put_object
 
-    def put_object(self: S3Response) -> object:
-        if self.headers.get("If-None-Match") or self.headers.get("If-Match"):
-            with _conditional_put_lock:
-                return original(self)
-        return original(self)
+        def put_object(self: S3Response) -> TYPE_RESPONSE:
+            if self.headers.get("If-None-Match") or self.headers.get("If-Match"):
+                with _conditional_put_lock:
+                    return original(self)
+            return original(self)
 
-    put_object._ticketlens_atomic = True  # type: ignore[attr-defined]
-    S3Response.put_object = put_object  # type: ignore[method-assign]
+        S3Response.put_object = put_object  # type: ignore[method-assign]  # moto's handler, wrapped on purpose
+        _atomic_puts_installed.set()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -76,7 +84,7 @@ class Emulator:
         self.host = host
         self.port = port or free_port(host)
         self.keep_alive = keep_alive
-        self._server = None
+        self._server: ThreadedWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -85,7 +93,7 @@ class Emulator:
 
     def start(self) -> Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-        from werkzeug.serving import make_server
+        from werkzeug.serving import ThreadedWSGIServer
 
         # werkzeug logs every request at INFO; keep the terminal for ticketlens' output.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -98,9 +106,10 @@ class Emulator:
                 return
 
         app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+        server = ThreadedWSGIServer(self.host, self.port, app, handler=Handler)  # make_server(threaded=True)
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="aws-emulator", daemon=True)
         self._thread.start()
         self._wait_ready()
         return self
@@ -148,9 +157,10 @@ class State:
 
 
 def read_state(state_file: Path = STATE_FILE) -> State | None:
-    raw = read_json(state_file)
-    if raw and isinstance(raw.get("pid"), int) and isinstance(raw.get("url"), str):
-        return State(pid=int(raw["pid"]), url=str(raw["url"]))  # type: ignore[call-overload]
+    raw = read_json(state_file) or {}
+    pid, url = raw.get("pid"), raw.get("url")
+    if isinstance(pid, int) and isinstance(url, str):
+        return State(pid=pid, url=url)
     return None
 
 

@@ -23,7 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the worker imports these itself: its load time is part of the figures
+    from ticketlens.enrichment import Enricher
+    from ticketlens.models import TextEncoder
+    from ticketlens.schemas import RawTicket
 
 ARMS = ("fp32", "int8", "reference")
 SINGLE_TICKET_SAMPLES = 100  # spread over the rounds
@@ -264,7 +269,7 @@ def _table(results: dict[str, Any], ratios: dict[str, Ratio], note: str | None) 
 # --- worker process ---------------------------------------------------------------------------------
 
 
-def _load(arm: str) -> tuple[Any, float]:
+def _load(arm: str) -> tuple[Enricher, float]:
     """The arm's enricher and its import+load time, from the first ticketlens import."""
     t0 = time.perf_counter()
     from ticketlens.enrichment import Enricher
@@ -277,7 +282,7 @@ def _load(arm: str) -> tuple[Any, float]:
     if arm == "reference":
         from ticketlens.models.reference import ReferenceEncoder
 
-        encoder: Any = ReferenceEncoder(max_tokens=settings.max_tokens, threads=settings.threads)
+        encoder: TextEncoder = ReferenceEncoder(max_tokens=settings.max_tokens, threads=settings.threads)
     else:
         encoder = load_encoder(settings)
     enricher = Enricher(
@@ -291,7 +296,7 @@ def _load(arm: str) -> tuple[Any, float]:
     return enricher, time.perf_counter() - t0
 
 
-def _round(enricher: Any, tickets: list[Any], single_from: int, singles: int) -> dict[str, Any]:
+def _round(enricher: Enricher, tickets: list[RawTicket], single_from: int, singles: int) -> dict[str, Any]:
     batch_ms: list[tuple[float, int]] = []
     out: list[Any] = []
     cpu0, wall0 = time.process_time(), time.perf_counter()

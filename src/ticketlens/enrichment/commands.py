@@ -17,7 +17,7 @@ from ticketlens.schemas import EnrichedTicket, RawTicket, Rejected, parse_ticket
 CHUNK_LINES = 256  # enrich and print in chunks: output flows, memory stays flat
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     enrich = subparsers.add_parser(
         "enrich",
         help="enrich JSON-lines tickets from FILE or stdin to stdout",

@@ -19,7 +19,7 @@ from ticketlens.enrichment.heads import ClassifierHead, load_head
 from ticketlens.enrichment.language import LanguageDetector, discount, get_detector
 from ticketlens.enrichment.summary import ExtractiveSummarizer, Summarizer
 from ticketlens.enrichment.transcript import customer_side
-from ticketlens.models import Encoder, load_encoder
+from ticketlens.models import TextEncoder, load_encoder
 from ticketlens.schemas import NO_FLAG, EnrichedTicket, EnrichmentData, Flag, RawTicket, utc_now_iso
 from ticketlens.settings import Settings, get_settings
 
@@ -47,7 +47,7 @@ class Enricher:
 
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: TextEncoder,
         intent_head: ClassifierHead,
         sentiment_head: ClassifierHead,
         summarizer: Summarizer,
@@ -167,7 +167,8 @@ class Enricher:
 
 def _rounded(vector: np.ndarray) -> list[float]:
     # 6 decimals keep cosine error below 1e-6 and halve the JSON size.
-    return np.round(vector.astype(np.float64), 6).tolist()
+    rounded: list[float] = np.round(vector.astype(np.float64), 6).tolist()
+    return rounded
 
 
 _shared: Enricher | None = None

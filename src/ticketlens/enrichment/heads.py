@@ -29,10 +29,14 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ticketlens.enrichment.cues import cue_features
+
+if TYPE_CHECKING:  # imported on first use: only heads that read the lexicon load it
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 HEAD_FORMAT = "ticketlens-head/1"
 SHIFT_HEAD_FORMAT = "ticketlens-head/2"  # format 1 plus the shift calibration
@@ -108,7 +112,8 @@ class ClassifierHead:
         """Write the head; returns (and adopts) its version, the file's short sha256."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **self.to_arrays())  # type: ignore[arg-type]
+        # allow_pickle at its default, named: else the stub reads **arrays as maybe holding it
+        np.savez_compressed(path, allow_pickle=True, **self.to_arrays())
         self.version = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         return self.version
 
@@ -125,19 +130,21 @@ class ClassifierHead:
         text features already computed for these texts by another head (the enricher shares
         one per batch), so the cues are not read twice."""
         parts = [np.asarray(embeddings, dtype=np.float32)]
-        if self.needs_text and (texts is None or len(texts) != len(parts[0])):
+        if not self.needs_text:
+            return parts[0]
+        if texts is None or len(texts) != len(parts[0]):
             raise ValueError(f"the {self.kind} head needs the texts beside the embeddings")
         for name in self.features:
             if name == "embedding":
                 continue
             if cache is None or name not in cache:
-                computed = text_features(name, texts)  # type: ignore[arg-type]
+                computed = text_features(name, texts)
                 if cache is None:
                     parts.append(computed)
                     continue
                 cache[name] = computed
             parts.append(cache[name])
-        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        return np.concatenate(parts, axis=1)
 
     def logits(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         """Uncalibrated logits, (n, n_labels)."""
@@ -246,11 +253,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
-    return z.astype(np.float32)
+    probabilities: np.ndarray = z.astype(np.float32)
+    return probabilities
 
 
 @lru_cache(maxsize=1)
-def _vader():  # type: ignore[no-untyped-def]
+def _vader() -> SentimentIntensityAnalyzer:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()

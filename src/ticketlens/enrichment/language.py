@@ -84,7 +84,8 @@ def discount(probabilities: np.ndarray, english: Sequence[float]) -> np.ndarray:
     (``p * P(en) + (1 - P(en)) / K``). The top label never changes; its confidence does."""
     probs = np.asarray(probabilities, dtype=np.float64)
     weight = np.clip(np.asarray(english, dtype=np.float64), 0.0, 1.0)[:, None]
-    return (weight * probs + (1.0 - weight) / probs.shape[1]).astype(np.float32)
+    mixed: np.ndarray = (weight * probs + (1.0 - weight) / probs.shape[1]).astype(np.float32)
+    return mixed
 
 
 _shared: LanguageDetector | None = None

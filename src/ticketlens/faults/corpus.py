@@ -27,7 +27,7 @@ class Hostile:
     after: str = ""  # upload only once this entry (by name) is stored: which of two comes first decides
 
 
-def _ticket(ticket_id: str, created_at: int, **fields: object) -> dict[str, object]:
+def _ticket(ticket_id: str, created_at: object, **fields: object) -> dict[str, object]:
     base: dict[str, object] = {
         "ticket_id": ticket_id,
         "subject": "Cannot export invoices",
@@ -60,7 +60,7 @@ def hostile_corpus(prefix: str, created_at: int, big: bool = True) -> list[Hosti
                 json.dumps(_ticket(f"{p}-latin1", t, body="Caf\u00e9 ordering broken")).encode("utf-8")
                 .replace(b"Caf\\u00e9", "Café".encode("latin-1")), "rejected", "not UTF-8"),
         Hostile("created_at as ISO string", f"{key}/iso.json",
-                _json(_ticket(f"{p}-iso", "2025-11-23T10:00:00Z")), "rejected", "created_at"),  # type: ignore[arg-type]
+                _json(_ticket(f"{p}-iso", "2025-11-23T10:00:00Z")), "rejected", "created_at"),
         Hostile("created_at negative", f"{key}/negative.json", _json(_ticket(f"{p}-neg", -5)), "rejected",
                 "created_at"),
         Hostile("created_at huge", f"{key}/huge.json", _json(_ticket(f"{p}-huge", 99_999_999_999)), "rejected",
@@ -68,7 +68,7 @@ def hostile_corpus(prefix: str, created_at: int, big: bool = True) -> list[Hosti
         Hostile("created_at NaN", f"{key}/nan.json",
                 _json(_ticket(f"{p}-nan", 0)).replace(b'"created_at": 0', b'"created_at": NaN'), "rejected",
                 "created_at"),
-        Hostile("created_at boolean", f"{key}/bool.json", _json(_ticket(f"{p}-bool", True)),  # type: ignore[arg-type]
+        Hostile("created_at boolean", f"{key}/bool.json", _json(_ticket(f"{p}-bool", True)),
                 "rejected", "created_at"),
         Hostile("ticket_id with /", f"{key}/slash.json", _json(_ticket(f"{p}/x", t)), "rejected", "ticket_id"),
         Hostile("ticket_id with ../", f"{key}/dotdot.json", _json(_ticket(f"../{p}", t)), "rejected", "ticket_id"),

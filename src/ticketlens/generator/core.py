@@ -16,7 +16,7 @@ from ticketlens.generator.ids import TicketIds
 from ticketlens.generator.model import INTENTS, Kind, Template, Tone, sentiment_of
 from ticketlens.generator.templates import BY_INTENT
 from ticketlens.generator.vocabulary import Vars
-from ticketlens.schemas import Priority, RawTicket, Urgency
+from ticketlens.schemas import Priority, RawTicket, TicketMetadata, Urgency
 
 Length = Literal["short", "medium", "long"]
 T = TypeVar("T")
@@ -96,13 +96,13 @@ class TicketFactory:
             created_at=created_at,
             customer_id=f"CUST-{rng.randint(1, 60_000):06d}",
             priority=_customer_priority(rng, source, tone, urgency),
-            metadata={
+            metadata=TicketMetadata.model_validate({
                 "source": source,
                 "language": "en",
                 "tags": sorted({draft.fill(rng.choice(_TAGS)) for _ in range(rng.choice((0, 0, 0, 1, 1, 2)))}),
                 "labels": {"intent": intent, "urgency": urgency, "sentiment": sentiment_of(template.kind, tone)},
                 "generator": {"template": template.name, "tone": tone},
-            },
+            }),
         )
 
 

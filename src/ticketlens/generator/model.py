@@ -64,4 +64,5 @@ def sentiment_of(kind: Kind, tone: Tone) -> Sentiment:
         return "POSITIVE"
     if kind == "noise":
         return "NEUTRAL"
-    return {"furious": "NEGATIVE", "grateful": "POSITIVE"}.get(tone, "NEUTRAL")  # type: ignore[return-value]
+    by_tone: dict[str, Sentiment] = {"furious": "NEGATIVE", "grateful": "POSITIVE"}
+    return by_tone.get(tone, "NEUTRAL")

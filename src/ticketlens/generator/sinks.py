@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ticketlens.generator.errors import ConfigError, SinkError
 from ticketlens.schemas import RawTicket
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 class Sink(Protocol):
@@ -69,7 +72,7 @@ class JsonlSink:
 class S3Sink:
     """Put each ticket as its own object; works with AWS or any S3-compatible endpoint."""
 
-    def __init__(self, client: Any, bucket: str, endpoint: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, endpoint: str) -> None:
         self._client, self.bucket, self.endpoint = client, bucket, endpoint
         self.name = f"s3://{bucket}"
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from ..schemas import EnrichedTicket
@@ -57,7 +58,7 @@ def _rows_of(record: dict[str, Any], s3: Any) -> list[IndexRow]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS event (S3 notifications of enriched records) -> ``{"batchItemFailures": [...]}``."""
     settings = get_settings()
     s3 = clients(settings).s3

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 from ticketlens.models.build import MANIFEST_FILE, BuildError, build_models
-from ticketlens.models.encoder import Encoded, Encoder
+from ticketlens.models.encoder import Encoded, Encoder, TextEncoder
 from ticketlens.settings import Settings, get_settings
 
-__all__ = ["BuildError", "Encoded", "Encoder", "ensure_model_dir", "load_encoder"]
+__all__ = ["BuildError", "Encoded", "Encoder", "TextEncoder", "ensure_model_dir", "load_encoder"]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

@@ -17,6 +17,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -81,7 +82,7 @@ class _Writer:
         self.nodes: list[onnx.NodeProto] = []
         self._counts: Counter[tuple[str, str]] = Counter()
 
-    def op(self, scope: str, op_type: str, inputs: list[str], output: str | None = None, **attrs: object) -> str:
+    def op(self, scope: str, op_type: str, inputs: list[str], output: str | None = None, **attrs: Any) -> str:
         index = self._counts[(scope, op_type)]
         self._counts[(scope, op_type)] += 1
         name = f"{scope}/{op_type}" + (f"_{index}" if index else "")

@@ -11,7 +11,7 @@ from ticketlens.models.build import BuildError, build_models
 from ticketlens.settings import get_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "build-models",
         help="build the ONNX encoder from the packaged weights (needs the 'models' extra)",

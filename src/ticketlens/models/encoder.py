@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import onnxruntime as ort
@@ -30,6 +30,15 @@ class Encoded:
     embeddings: np.ndarray  # (n, 384) float32, L2-normalised
     token_states: list[np.ndarray]  # per text: (tokens, 384), padding removed
     offsets: list[list[tuple[int, int]]]  # per text: char span of each token ((0, 0) = special)
+
+
+class TextEncoder(Protocol):
+    """What the enricher needs of an encoder: :class:`Encoder`, or the torch reference
+    (``models.reference``) that the benchmark and the parity tests put in its place."""
+
+    version: str
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> Encoded: ...
 
 
 class Encoder:

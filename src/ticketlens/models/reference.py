@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from ticketlens.models.build import source_model_dir
 from ticketlens.models.encoder import Encoded
+
+if TYPE_CHECKING:
+    import torch
 
 # The versions whose output the torch-free graph writers reproduce byte for byte: torch's
 # export (models/_bert_graph.py) and onnxruntime's fusion of it (models/_fused_graph.py).
@@ -41,7 +45,10 @@ class ReferenceEncoder:
         self.dim = 384
 
     def encode(self, texts: list[str], batch_size: int = 32) -> Encoded:
-        outputs = self._model.encode(texts, batch_size=batch_size, output_value=None, convert_to_numpy=False)
+        # One dict per text. sentence-transformers' first overload (one input) claims any list
+        # when PIL is not installed (its image type is then Any): name the batch's type here.
+        outputs = cast("list[dict[str, torch.Tensor]]",
+                       self._model.encode(texts, batch_size=batch_size, output_value=None, convert_to_numpy=False))
         embeddings = np.stack([o["sentence_embedding"].float().numpy() for o in outputs]).astype(np.float32)
         embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
         offsets = self._tokenizer(
@@ -72,7 +79,8 @@ def export_with_torch(source: Path, target: Path) -> None:
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
         ) -> torch.Tensor:
             out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state
+            hidden: torch.Tensor = out.last_hidden_state
+            return hidden
 
     example = (*(torch.ones(2, 16, dtype=torch.long) for _ in range(2)), torch.zeros(2, 16, dtype=torch.long))
     names = ["input_ids", "attention_mask", "token_type_ids"]

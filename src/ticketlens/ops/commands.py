@@ -15,14 +15,22 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..cli import group_help
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without boto3
+    from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, SendMessageBatchRequestEntryTypeDef
+
+    from ..store import TicketStore
 
 SAMPLES = "samples/tickets.jsonl"
 FUNCTIONS = {"auto": None, "on": True, "off": False}  # --functions
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--endpoint", metavar="URL",
                         help="AWS API endpoint (LocalStack, the emulator; 'aws' for AWS itself); default "
@@ -103,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="objects and messages that were not tickets, newest first, with the reason")
     q.add_argument("--limit", type=int, default=20)
     q.set_defaults(func=cmd_show, what="rejects")
-    show.set_defaults(func=lambda args: (show.print_help(sys.stderr), 2)[1])
+    show.set_defaults(func=group_help(show))
 
     p = subparsers.add_parser(
         "invoke", parents=[common],
@@ -158,7 +166,7 @@ def confirm_destruction(args: argparse.Namespace, action: str) -> bool:
     return True
 
 
-def _store() -> Any:
+def _store() -> TicketStore:
     from ..store import TicketStore
 
     return TicketStore()
@@ -183,7 +191,7 @@ def _friendly(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _guard(func: Any) -> Any:
+def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def wrapped(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -280,7 +288,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def clean(store: Any) -> None:
+def clean(store: TicketStore) -> None:
     s, aws = store.settings, store.aws
     for bucket in (s.raw_bucket, s.enriched_bucket):
         keys = list(store.iter_keys(bucket))
@@ -426,7 +434,7 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
-def redrive(store: Any, limit: int | None = None) -> int:
+def redrive(store: TicketStore, limit: int | None = None) -> int:
     """Move dead letters back to the processing queue: send each, then delete it from the DLQ.
 
     Send before delete: a crash in between leaves a message in both queues, and the
@@ -441,12 +449,17 @@ def redrive(store: Any, limit: int | None = None) -> int:
                                        WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
         if not messages:
             break
-        entries = [{"Id": str(n), "MessageBody": m["Body"],
-                    **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {})}
-                   for n, m in enumerate(messages)]
+        entries: list[SendMessageBatchRequestEntryTypeDef] = []
+        for n, m in enumerate(messages):
+            entry: SendMessageBatchRequestEntryTypeDef = {"Id": str(n), "MessageBody": m["Body"]}
+            if m.get("MessageAttributes"):
+                entry["MessageAttributes"] = m["MessageAttributes"]
+            entries.append(entry)
         sent = sqs.send_message_batch(QueueUrl=queue, Entries=entries)
         ok = {entry["Id"] for entry in sent.get("Successful", [])}
-        done = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages) if str(n) in ok]
+        done: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages) if str(n) in ok
+        ]
         if done:
             sqs.delete_message_batch(QueueUrl=dlq, Entries=done)
         moved += len(done)
@@ -463,7 +476,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     if args.function == "enrich":
         from ..handlers.enrich import lambda_handler
     else:
-        from ..handlers.generate import lambda_handler  # type: ignore[no-redef]
+        from ..handlers.generate import lambda_handler
     from ..settings import get_settings
 
     context = LocalLambdaContext(function_name=f"ticketlens-{args.function}", timeout_seconds=args.timeout,

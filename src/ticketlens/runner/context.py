@@ -8,36 +8,41 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TextIO
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@dataclass
-class LocalLambdaContext:
-    """What Lambda passes as ``context``: names, limits, a request id, the time left."""
 
-    function_name: str = "ticketlens-local"
-    memory_limit_in_mb: int = 2048
-    timeout_seconds: float = 60.0
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _started: float = field(default_factory=time.monotonic, repr=False)
+class LocalLambdaContext(LambdaContext):
+    """What Lambda passes as ``context``: names, limits, a request id, the time left.
 
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+    powertools' :class:`LambdaContext` (what the handlers are typed with) with its fields
+    filled in, and a clock that runs down from the function's timeout.
+    """
 
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
+    def __init__(
+        self,
+        function_name: str = "ticketlens-local",
+        memory_limit_in_mb: int = 2048,
+        timeout_seconds: float = 60.0,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        function_version: str = "$LATEST",
+        aws_request_id: str | None = None,
+    ) -> None:
+        self.timeout_seconds = timeout_seconds
+        self.region = region
+        self.account_id = account_id
+        self._function_name = function_name
+        self._function_version = function_version
+        self._memory_limit_in_mb = memory_limit_in_mb
+        self._aws_request_id = aws_request_id or str(uuid.uuid4())
+        self._invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self._log_group_name = f"/aws/lambda/{function_name}"
+        self._log_stream_name = f"local/[{function_version}]{self._aws_request_id[:8]}"
+        self._started = time.monotonic()
 
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/[{self.function_version}]{self.aws_request_id[:8]}"
-
-    def get_remaining_time_in_millis(self) -> int:
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]  # powertools' is a static stub
         elapsed = time.monotonic() - self._started
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
@@ -45,12 +50,14 @@ class LocalLambdaContext:
 HANDLER_MODULES = ("ticketlens.handlers.enrich", "ticketlens.handlers.generate", "ticketlens.handlers.index")
 
 
-def redirect_handler_logs(stream: TextIO) -> list[tuple[logging.StreamHandler, TextIO]]:
+def redirect_handler_logs(stream: TextIO) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
     """Send the handlers' JSON logs (powertools Logger) to ``stream``; returns what to restore."""
-    previous = []
+    previous: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
     for name in HANDLER_MODULES:
         logger = getattr(sys.modules.get(name), "logger", None)
-        handler = getattr(logger, "registered_handler", None) if logger is not None else None
+        if logger is None:  # that handler module is not loaded in this process
+            continue
+        handler = getattr(logger, "registered_handler", None)
         if isinstance(handler, logging.StreamHandler):
             # Swap without setStream(): it flushes the old stream, which may already be closed
             # (a logger created under another redirection, e.g. an earlier test's capture).

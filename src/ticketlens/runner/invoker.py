@@ -31,11 +31,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from .context import LocalLambdaContext
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any], Any], Any]
+# A Lambda handler: the event (JSON), the context; its response is JSON too, checked by the caller.
+Handler = Callable[[dict[str, Any], LambdaContext], object]
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class FunctionConfig:
 class Result:
     """One invocation's outcome: the handler's response, or why there is none."""
 
-    response: Any = None
+    response: object = None
     error: str | None = None
     request_id: str = ""
 
@@ -70,11 +73,15 @@ class Invoker(Protocol):
 
 def resolve(path: str) -> Handler:
     """``"package.module:function"`` -> the function."""
+    handler: Handler = _attribute(path)
+    return handler
+
+
+def _attribute(path: str) -> Any:
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"a handler path is 'module:function', got {path!r}")
-    handler: Handler = getattr(importlib.import_module(module_name), attribute)
-    return handler
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 class InProcessInvoker:
@@ -223,7 +230,8 @@ def _serve(conn: Connection, handler_path: str, preload: str | None, env: dict[s
     try:
         handler = resolve(handler_path)
         if preload:
-            resolve(preload)()
+            init: Callable[[], object] = _attribute(preload)
+            init()
     except BaseException as error:
         conn.send(("error", f"{type(error).__name__}: {error}"))
         return

@@ -26,6 +26,12 @@ import sys
 import threading
 import time
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: the parser and --help stay fast
+    from ..deploy.stack import Stack
+    from ..settings import Settings
+    from .sqs import SqsEventSource
 
 log = logging.getLogger("ticketlens.processor")
 
@@ -142,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _start_indexer(stack: object, settings: object, retry_delay: int | None) -> object | None:
+def _start_indexer(stack: Stack, settings: Settings, retry_delay: int | None) -> SqsEventSource | None:
     """IndexFunction's event source (one worker process), where the template and the stack have it."""
     from ..similar.local import index_runner
 
     try:
-        indexer = index_runner(stack, settings, concurrency=1, retry_delay_s=retry_delay, idle_wait_s=5)  # type: ignore[arg-type]
+        indexer = index_runner(stack, settings, concurrency=1, retry_delay_s=retry_delay, idle_wait_s=5)
     except Exception as error:
         log.info("not indexing similar tickets: %s", error)
         return None
@@ -156,14 +162,14 @@ def _start_indexer(stack: object, settings: object, retry_delay: int | None) -> 
     return indexer
 
 
-def wait_for_endpoint(settings: object, timeout_s: float) -> bool:
+def wait_for_endpoint(settings: Settings, timeout_s: float) -> bool:
     """True once the endpoint answers an S3 ListBuckets call."""
     from ..store import clients
 
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            clients(settings).s3.list_buckets()  # type: ignore[arg-type]
+            clients(settings).s3.list_buckets()
             return True
         except Exception as error:
             if time.monotonic() > deadline:

@@ -45,9 +45,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .invoker import FunctionConfig, Handler, InProcessInvoker, Invoker, ProcessInvoker
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+    from ..deploy.stack import Stack
+    from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +104,7 @@ class SqsEventSource:
     def __init__(
         self,
         *,
-        sqs: Any,
+        sqs: SQSClient,
         queue_url: str,
         handler: Handler | str,
         batch_size: int = 10,
@@ -270,16 +277,16 @@ class SqsEventSource:
         self._invoke(messages)
         return len(messages)
 
-    def _collect(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        window_ends: float | None = None
+    def _collect(self) -> list[MessageTypeDef]:
+        messages: list[MessageTypeDef] = []
+        window_ends = 0.0  # set when the first messages arrive
         while len(messages) < self.batch_size:
             if self._stop.is_set() and self._threads:
                 break
             if messages:
                 if not self.window_s:
                     break
-                remaining = window_ends - time.monotonic()  # type: ignore[operator]
+                remaining = window_ends - time.monotonic()
                 if remaining <= 0:
                     break
                 wait = min(20, math.ceil(remaining))
@@ -301,7 +308,7 @@ class SqsEventSource:
                 break  # idle: let the caller check for stop
         return messages
 
-    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+    def _invoke(self, messages: list[MessageTypeDef]) -> None:
         event = {"Records": [self._record(m) for m in messages]}
         ids = [m["MessageId"] for m in messages]
         started = time.monotonic()
@@ -337,7 +344,7 @@ class SqsEventSource:
         if self.on_invocation:
             self.on_invocation(Invocation(len(messages), sorted(failed_set), duration, error, latencies))
 
-    def _failed_ids(self, response: Any, ids: list[str]) -> list[str]:
+    def _failed_ids(self, response: object, ids: list[str]) -> list[str]:
         if not self.report_batch_item_failures:
             return []
         if response is None:
@@ -353,7 +360,7 @@ class SqsEventSource:
             failed.append(identifier)
         return failed
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, message: MessageTypeDef) -> dict[str, Any]:
         attributes = message.get("Attributes", {})
         return {
             "messageId": message["MessageId"],
@@ -383,7 +390,7 @@ class SqsEventSource:
             "awsRegion": self.region,
         }
 
-    def _delete(self, messages: list[dict[str, Any]]) -> None:
+    def _delete(self, messages: list[MessageTypeDef]) -> None:
         for start in range(0, len(messages), 10):
             chunk = messages[start : start + 10]
             self.sqs.delete_message_batch(
@@ -391,7 +398,7 @@ class SqsEventSource:
                 Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)],
             )
 
-    def _change_visibility(self, messages: list[dict[str, Any]], seconds: int) -> None:
+    def _change_visibility(self, messages: list[MessageTypeDef], seconds: int) -> None:
         for start in range(0, len(messages), 10):
             chunk = messages[start : start + 10]
             self.sqs.change_message_visibility_batch(
@@ -414,8 +421,8 @@ PRELOAD = {"EnrichFunction": "ticketlens.enrichment:get_enricher"}
 
 
 def for_stack(
-    stack: Any,
-    settings: Any,
+    stack: Stack,
+    settings: Settings,
     *,
     handler: Handler | str | None = None,
     concurrency: int | None = None,

@@ -13,9 +13,16 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ticketlens.cli import group_help
+
+if TYPE_CHECKING:  # imported where used: `ticketlens --help` stays fast
+    from ticketlens.schemas import EnrichedTicket, RawTicket, Rejected
+    from ticketlens.similar.index import SegmentedIndex
+    from ticketlens.similar.search import Hit, Snapshot
 
 CHUNK = 256
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -30,7 +37,7 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * _UNIT[match.group(2)]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--index", metavar="PATH",
                        help="index folder or s3://bucket/prefix/ (default: the deployed stack's index)")
@@ -56,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=cmd_compact)
     p = verbs.add_parser("stats", parents=[where, output], help="generation, segments, tickets, time span")
     p.set_defaults(func=cmd_stats)
-    index.set_defaults(func=lambda args: (index.print_help(sys.stderr), 2)[1])
+    index.set_defaults(func=group_help(index))
 
     p = subparsers.add_parser("similar", parents=[where, output],
                               help="the tickets most similar to indexed tickets",
@@ -95,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 # ----------------------------------------------------------------------- plumbing --
-def _index(args: argparse.Namespace) -> Any:
+def _index(args: argparse.Namespace) -> SegmentedIndex:
     from ticketlens.settings import get_settings
     from ticketlens.similar.service import open_index
 
@@ -108,7 +115,7 @@ def _index(args: argparse.Namespace) -> Any:
     return open_index(args.index, get_settings())
 
 
-def _guarded(run: Any, args: argparse.Namespace) -> int:
+def _guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ticketlens.similar.segment import SegmentError
@@ -124,7 +131,7 @@ def _when(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts))
 
 
-def _table(hits: list[Any]) -> str:
+def _table(hits: list[Hit]) -> str:
     if not hits:
         return "  (none)"
     lines = [f"  {'TICKET_ID':<32} {'SCORE':>6}  {'CREATED':<16}  {'INTENT':<16} {'URGENCY':<8} SUMMARY"]
@@ -135,8 +142,8 @@ def _table(hits: list[Any]) -> str:
 
 
 # ------------------------------------------------------------------------- build --
-def _tickets(source: str, strict: bool) -> Iterator[tuple[int, Any]]:
-    """(line number, EnrichedTicket | RawTicket | Rejected) per non-blank line."""
+def _tickets(source: str, strict: bool) -> Iterator[tuple[int, EnrichedTicket | RawTicket | Rejected]]:
+    """(line number, enriched record, raw ticket or reject) per non-blank line."""
     from ticketlens.enrichment.commands import read_lines, with_identity
     from ticketlens.schemas import EnrichedTicket, parse_ticket
 
@@ -172,7 +179,7 @@ def _build(args: argparse.Namespace) -> int:
     enricher = None
     counts: Counter[str] = Counter()
     started = time.perf_counter()
-    pending: list[tuple[int, Any]] = []
+    pending: list[tuple[int, EnrichedTicket | RawTicket | Rejected]] = []
 
     def flush() -> None:
         nonlocal enricher
@@ -290,11 +297,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     return _guarded(run, args)
 
 
-def incidents(snapshot: Any, since: int) -> list[dict[str, Any]]:
+def incidents(snapshot: Snapshot, since: int) -> list[dict[str, Any]]:
     """Incidents among tickets created at or after ``since``, largest first."""
     import numpy as np
 
-    members: dict[str, list[Any]] = {}
+    members: dict[str, list[Hit]] = {}
     for hit in snapshot.rows(since):
         if hit.incident:
             members.setdefault(hit.incident, []).append(hit)
@@ -303,7 +310,10 @@ def incidents(snapshot: Any, since: int) -> list[dict[str, Any]]:
         vectors = []
         for h in hits:
             found = snapshot.locate(h.ticket_id)
-            vectors.append(found[0].vectors[found[1]])
+            if found is None:  # rows() lists this snapshot's own rows
+                raise LookupError(f"{h.ticket_id}: listed by the index snapshot but not found in it")
+            segment, row = found
+            vectors.append(segment.vectors[row])
         centre = np.mean(vectors, axis=0)
         representative = hits[int(np.argmax(np.asarray(vectors) @ centre))]
         out.append({

@@ -327,7 +327,7 @@ def outage_day(seed: int, per_day: int = 1440, burst: int = 40, burst_minutes: i
         at = burst_start + int(len(picked) * burst_minutes * 60 / burst)
         ticket = outage.make(at)
         n += 1
-        if ticket.metadata.model_extra.get("generator", {}).get("template") == "bug/outage":
+        if (ticket.metadata.model_extra or {}).get("generator", {}).get("template") == "bug/outage":
             picked.append(ticket)
     return sorted([*tickets, *picked], key=lambda t: (t.created_at, t.ticket_id)), {t.ticket_id for t in picked}
 
@@ -350,7 +350,7 @@ def run_incident_scenario(seed: int, policy: Policy = DEFAULT_POLICY, batch: int
             chunk = list(range(start, min(start + batch, len(tickets))))
             queries = [TicketQuery(tickets[i].ticket_id, tickets[i].created_at, vectors[i], texts[i]) for i in chunk]
             found = neighbours_for(queries, index.snapshot(), policy)
-            index.append([IndexRow(ticket_id=q.ticket_id, created_at=q.created_at, embedding=q.embedding,
+            index.append([IndexRow(ticket_id=q.ticket_id, created_at=q.created_at, embedding=np.asarray(q.embedding),
                                    text=q.text, incident=n.incident or "")
                           for q, n in zip(queries, found, strict=True)])
             given.update({q.ticket_id: n.incident for q, n in zip(queries, found, strict=True)})

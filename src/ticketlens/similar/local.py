@@ -8,28 +8,32 @@ batch responses and concurrency from ``template.yaml``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ticketlens.runner.invoker import Handler
 from ticketlens.runner.sqs import Invocation, SqsEventSource, for_stack
 from ticketlens.settings import Settings
 from ticketlens.store import clients
 
+if TYPE_CHECKING:
+    from ticketlens.deploy.stack import Stack
+
 FUNCTION = "IndexFunction"
 
 
-def index_queue_url(stack: Any, settings: Settings) -> str:
+def index_queue_url(stack: Stack, settings: Settings) -> str:
     """The deployed index queue: the stack's output, else by its template name."""
-    url = (stack.outputs or {}).get("IndexQueueUrl")
+    url = stack.outputs.get("IndexQueueUrl")
     if url:
-        return str(url)
-    return str(clients(settings).sqs.get_queue_url(QueueName=f"{settings.stack_name}-index")["QueueUrl"])
+        return url
+    return clients(settings).sqs.get_queue_url(QueueName=f"{settings.stack_name}-index")["QueueUrl"]
 
 
 def index_runner(
-    stack: Any,
+    stack: Stack,
     settings: Settings,
     *,
-    handler: Callable[[dict[str, Any], Any], Any] | None = None,
+    handler: Handler | None = None,
     concurrency: int | None = None,
     retry_delay_s: int | None = None,
     idle_wait_s: int = 1,

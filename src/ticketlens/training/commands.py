@@ -8,13 +8,18 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # imported where used: `ticketlens --help` stays fast
+    from ticketlens.enrichment.heads import ClassifierHead
+    from ticketlens.training.train import HeadSpec
 
 HEAD_KINDS = ("intent", "sentiment", "flag")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     train = subparsers.add_parser(
         "train",
         help="fit + calibrate the classifier heads (default data, or your own --labels)",
@@ -82,7 +87,7 @@ def _can_plot() -> bool:
     return True
 
 
-def _spec_with_overrides(spec, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _spec_with_overrides(spec: HeadSpec, args: argparse.Namespace) -> HeadSpec:
     fit = spec.fit
     if args.hidden is not None:
         fit = replace(fit, hidden=args.hidden)
@@ -125,7 +130,7 @@ def run_train(args: argparse.Namespace) -> int:
         plot = plot_folder / f"reliability-{spec.kind}.png" if plot_folder is not None else None
         head, metrics = ttrain.train_head(spec, examples, plot_path=plot)
         metrics["seed"] = args.seed
-        metrics["training_seconds"]["total"] = round(time.perf_counter() - started, 1)  # type: ignore[index]
+        metrics["training_seconds"]["total"] = round(time.perf_counter() - started, 1)
         metrics_path = ttrain.write_outputs(head, metrics, Path(out))
         print(f"wrote {out} (version {head.version}) and {metrics_path}")
         val = metrics.get("val", {}).get("pooled") if isinstance(metrics.get("val"), dict) else None
@@ -151,7 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
 # --- eval ----------------------------------------------------------------------------------
 
 
-def _resolve_head(name: str):  # type: ignore[no-untyped-def]
+def _resolve_head(name: str) -> ClassifierHead:
     from ticketlens.enrichment.heads import load_head
     from ticketlens.settings import Settings
 
@@ -201,12 +206,12 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     print("  per-class F1:")
     kw_f1 = kw.get("per_class_f1", {})
-    for label, f1 in sorted(report["per_class_f1"].items()):  # type: ignore[union-attr]
+    for label, f1 in sorted(report["per_class_f1"].items()):
         print(f"    {label:22}{f1:>8.3f}{_fmt(kw_f1.get(label)):>10}")
     return 0
 
 
-def _eval_default_splits(head, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _eval_default_splits(head: ClassifierHead, args: argparse.Namespace) -> int:
     """Score ``head`` on the validation split of the data its kind is trained on: the same
     groups and figures `ticketlens train` writes to the metrics file."""
     from ticketlens.training import data as tdata
@@ -226,21 +231,21 @@ def _eval_default_splits(head, args: argparse.Namespace) -> int:  # type: ignore
     for name, report in groups.items():
         if name == "other_pooled":
             continue
-        kw = report.get("keyword_baseline", {})  # type: ignore[union-attr]
+        kw = report.get("keyword_baseline", {})
         print(
-            f"  {name:26}{report['n']:>6}{report['accuracy']:>7.3f}{report['macro_f1']:>10.3f}"  # type: ignore[index]
-            f"{_fmt(kw.get('macro_f1')):>10}{report['ece']:>7.3f}"  # type: ignore[index]
-            f"{report['ece_noise_floor']:>10.3f} ({report['ece_noise_p95']:.3f})"  # type: ignore[index]
+            f"  {name:26}{report['n']:>6}{report['accuracy']:>7.3f}{report['macro_f1']:>10.3f}"
+            f"{_fmt(kw.get('macro_f1')):>10}{report['ece']:>7.3f}"
+            f"{report['ece_noise_floor']:>10.3f} ({report['ece_noise_p95']:.3f})"
             + (
-                f"   flagged {report['flagged']}, wrongly {report['false_flags']}, "  # type: ignore[index]
-                f"P {_fmt(report['flag_precision'])} R {_fmt(report['flag_recall'])}"  # type: ignore[index]
+                f"   flagged {report['flagged']}, wrongly {report['false_flags']}, "
+                f"P {_fmt(report['flag_precision'])} R {_fmt(report['flag_recall'])}"
                 if "flagged" in report
                 else ""
             )
         )
     other = groups.get("other_pooled")
     if other:
-        print("  other: " + ", ".join(f"{k} {v:.3f}" for k, v in other.items()))  # type: ignore[union-attr]
+        print("  other: " + ", ".join(f"{k} {v:.3f}" for k, v in other.items()))
     return 0
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def packaged_data(name: str) -> Path:
 # --- generic jsonl ------------------------------------------------------------------------
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> list[dict]:
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     rows = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -135,7 +136,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict]:
     return rows
 
 
-def row_text(row: dict) -> str:
+def row_text(row: dict[str, Any]) -> str:
     """``text``, or a ticket's ``subject`` + ``body`` joined as the engine joins them."""
     if "text" in row:
         return str(row["text"]).strip()
@@ -181,8 +182,9 @@ def stratified_split(
 # --- intent -----------------------------------------------------------------------------
 
 
-def _taxonomy(data_dir: Path) -> dict:
-    return json.loads((data_dir / "intent" / "taxonomy_map.json").read_text(encoding="utf-8"))
+def _taxonomy(data_dir: Path) -> dict[str, Any]:
+    taxonomy: dict[str, Any] = json.loads((data_dir / "intent" / "taxonomy_map.json").read_text(encoding="utf-8"))
+    return taxonomy
 
 
 def load_banking77(data_dir: Path) -> list[tuple[str, str]]:

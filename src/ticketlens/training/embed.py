@@ -44,7 +44,7 @@ def _text_key(text: str) -> str:
 
 def _load_runtime_encoder() -> tuple[EmbedFn, str] | None:
     try:
-        from ticketlens.models import load_encoder  # type: ignore[attr-defined]
+        from ticketlens.models import load_encoder
         from ticketlens.settings import Settings
     except ImportError:
         return None

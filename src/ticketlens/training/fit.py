@@ -11,6 +11,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,13 @@ class FitConfig:
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    log_probs: np.ndarray = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return log_probs
+
+
+# What the backward pass needs of a forward pass: each layer's input, each hidden layer's
+# dropout mask (None: no dropout).
+_Cache = tuple[list[np.ndarray], list[np.ndarray | None]]
 
 
 def weighted_nll(logits: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -59,36 +66,31 @@ class _Net:
     def n_layers(self) -> int:
         return len(self.params) // 2
 
-    def forward(self, x: np.ndarray, train: bool, cfg: FitConfig, rng: np.random.Generator):
-        cache = []
+    def forward(
+        self, x: np.ndarray, train: bool, cfg: FitConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, _Cache]:
+        inputs: list[np.ndarray] = []
+        masks: list[np.ndarray | None] = []
         if train and cfg.input_dropout > 0:
             mask = (rng.random(x.shape) >= cfg.input_dropout).astype(np.float32) / (1 - cfg.input_dropout)
             x = x * mask
         for i in range(self.n_layers):
             w, b = self.params[2 * i], self.params[2 * i + 1]
-            cache.append(x)
+            inputs.append(x)
             x = x @ w + b
             if i < self.n_layers - 1:
                 x = np.maximum(x, 0.0)
                 if train and cfg.dropout > 0:
                     mask = (rng.random(x.shape) >= cfg.dropout).astype(np.float32) / (1 - cfg.dropout)
                     x = x * mask
-                    cache.append(mask)
+                    masks.append(mask)
                 else:
-                    cache.append(None)
-        return x, cache
+                    masks.append(None)
+        return x, (inputs, masks)
 
-    def backward(self, grad: np.ndarray, cache: list) -> list[np.ndarray]:
+    def backward(self, grad: np.ndarray, cache: _Cache) -> list[np.ndarray]:
         grads: list[np.ndarray] = [np.empty(0)] * len(self.params)
-        # cache layout: [x0, (mask0), x1, ...]: rebuild per layer
-        inputs, masks = [], []
-        j = 0
-        for i in range(self.n_layers):
-            inputs.append(cache[j])
-            j += 1
-            if i < self.n_layers - 1:
-                masks.append(cache[j])
-                j += 1
+        inputs, masks = cache
         for i in reversed(range(self.n_layers)):
             x_in = inputs[i]
             grads[2 * i] = x_in.T @ grad
@@ -174,7 +176,7 @@ def fit_ensemble(
     sample_weight: np.ndarray | None = None,
     x_stop: np.ndarray | None = None,
     y_stop: np.ndarray | None = None,
-) -> tuple[list[np.ndarray], dict[str, object]]:
+) -> tuple[list[np.ndarray], dict[str, Any]]:
     """``cfg.ensemble`` networks from different seeds, merged exactly into one network whose
     logits are their mean: hidden layers side by side, output weights stacked and divided."""
     members, infos = [], []
@@ -186,13 +188,13 @@ def fit_ensemble(
     if n == 1:
         return members[0], dict(infos[0])
     if len(members[0]) == 2:  # softmax regression: the mean of linear maps is linear
-        merged = [sum(m[0] for m in members) / n, sum(m[1] for m in members) / n]
+        merged = [np.asarray(sum(m[0] for m in members)) / n, np.asarray(sum(m[1] for m in members)) / n]
     else:
         merged = [
             np.concatenate([m[0] for m in members], axis=1),
             np.concatenate([m[1] for m in members]),
             np.concatenate([m[2] for m in members], axis=0) / n,
-            sum(m[3] for m in members) / n,
+            np.asarray(sum(m[3] for m in members)) / n,
         ]
     return [p.astype(np.float32) for p in merged], {
         "members": n,

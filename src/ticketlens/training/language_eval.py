@@ -16,13 +16,14 @@ import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 LANG_EVAL_FILE = "lang_eval.jsonl"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "eval-language",
         help="accuracy of the language field, false non-English on English sets, and the heads on other languages",
@@ -50,7 +51,7 @@ def _summary(correct: np.ndarray, confidence: np.ndarray) -> dict[str, float]:
     }
 
 
-def evaluate_language(rows: list[dict], english_sets: dict[str, list[str]]) -> dict[str, object]:
+def evaluate_language(rows: list[dict[str, Any]], english_sets: dict[str, list[str]]) -> dict[str, Any]:
     from ticketlens.enrichment.heads import load_head
     from ticketlens.enrichment.language import discount, get_detector
     from ticketlens.training.data import row_text
@@ -65,7 +66,7 @@ def evaluate_language(rows: list[dict], english_sets: dict[str, list[str]]) -> d
     per_language: dict[str, list[bool]] = defaultdict(list)
     for ok, t in zip(correct, truth, strict=True):
         per_language[t].append(bool(ok))
-    report: dict[str, object] = {
+    report: dict[str, Any] = {
         "detector": detector.version,
         "own_set": _summary(correct, confidence),
         "per_language": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(per_language.items())},
@@ -75,7 +76,7 @@ def evaluate_language(rows: list[dict], english_sets: dict[str, list[str]]) -> d
             if not ok
         ],
     }
-    english: dict[str, object] = {}
+    english: dict[str, Any] = {}
     for name, set_texts in english_sets.items():
         found = detector.detect(set_texts)
         codes = Counter(g.code for g in found)
@@ -91,7 +92,7 @@ def evaluate_language(rows: list[dict], english_sets: dict[str, list[str]]) -> d
     # the English-only heads on the other languages, before and after the discount
     foreign = [i for i, t in enumerate(truth) if t != "en"]
     vectors = embed([texts[i] for i in foreign], cache=False)
-    heads: dict[str, object] = {}
+    heads: dict[str, Any] = {}
     for kind in ("intent", "sentiment"):
         head = load_head("default", kind)
         keep = [k for k, i in enumerate(foreign) if rows[i].get(kind)]
@@ -146,13 +147,13 @@ def _run(args: argparse.Namespace) -> int:
     print(f"language field ({report['detector']}) on {args.labels or LANG_EVAL_FILE}: {own['n']} messages")
     print(f"  accuracy {own['accuracy']:.3f}  mean confidence {own['mean_confidence']:.3f}  "
           f"ECE {own['ece']:.3f} (chance {own['ece_noise_floor']:.3f}, p95 {own['ece_noise_p95']:.3f})")
-    print("  per language: " + ", ".join(f"{k} {v}" for k, v in report["per_language"].items()))  # type: ignore[union-attr]
-    for miss in report["misses"]:  # type: ignore[union-attr]
+    print("  per language: " + ", ".join(f"{k} {v}" for k, v in report["per_language"].items()))
+    for miss in report["misses"]:
         print(f"  miss: {miss['truth']} read as {miss['detected']} ({miss['confidence']:.2f}): {miss['text']!r}")
-    for name, figures in report["english_sets"].items():  # type: ignore[union-attr]
+    for name, figures in report["english_sets"].items():
         print(f"  English {name}: {figures['called_other_language']}/{figures['n']} called another language "
               f"({figures['rate']:.2%}; their mean confidence {figures['mean_confidence_of_misses']})")
-    for kind, figures in report["heads_on_other_languages"].items():  # type: ignore[union-attr]
+    for kind, figures in report["heads_on_other_languages"].items():
         print(f"  {kind} head on the {figures['n']} non-English messages: accuracy {figures['accuracy']:.3f}, "
               f"mean confidence {figures['mean_confidence_before']:.3f} -> {figures['mean_confidence_after']:.3f} "
               f"after the discount (highest {figures['max_confidence_after']:.3f})")

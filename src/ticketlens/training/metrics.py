@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,8 @@ def precision_recall(y_true: Sequence[str], y_pred: Sequence[str], label: str) -
 
 def _bin_index(confidence: np.ndarray, n_bins: int) -> np.ndarray:
     # bins are (k/n, (k+1)/n]; a confidence of exactly 0 falls in the first bin
-    return np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    bins: np.ndarray = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    return bins
 
 
 def reliability_bins(
@@ -104,7 +106,7 @@ def ece_noise_floor(
 
 def classification_report(
     y_true: Sequence[str], probs: np.ndarray, labels: Sequence[str]
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class F1 and ECE of calibrated ``probs`` against ``y_true``.
 
     Rows whose true label the head does not know count as errors (and no ECE row is lost)."""
@@ -125,7 +127,7 @@ def classification_report(
     }
 
 
-def label_report(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, object]:
+def label_report(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro-F1 and per-class F1 of hard predictions (e.g. the keyword baseline)."""
     return {
         "n": len(y_true),

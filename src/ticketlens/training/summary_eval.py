@@ -27,9 +27,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ticketlens.enrichment.summary import Summarizer
+    from ticketlens.models import TextEncoder
 
 DATA_FILE = Path("summarization") / "tweetsumm_dev.jsonl"
 SPLITS = ("dev", "test", "all")
@@ -176,7 +180,9 @@ def score(summaries: Sequence[str], dialogues: Sequence[Dialogue], allowed: Iter
     }
 
 
-def evaluate(dialogues: Sequence[Dialogue], summarizer: Any = None, encoder: Any = None) -> dict[str, Any]:
+def evaluate(
+    dialogues: Sequence[Dialogue], summarizer: Summarizer | None = None, encoder: TextEncoder | None = None
+) -> dict[str, Any]:
     """Ours vs the first-sentence baseline on these dialogues, plus the time summarize() took."""
     from ticketlens.enrichment.summary import FRAMING_WORDS, PLACEHOLDER_WORDS, ExtractiveSummarizer
     from ticketlens.models import load_encoder
@@ -226,7 +232,7 @@ TUNING_GRID: dict[str, tuple[float, ...]] = {
 
 def tune(
     dialogues: Sequence[Dialogue],
-    encoder: Any = None,
+    encoder: TextEncoder | None = None,
     grid: Mapping[str, Sequence[float]] = TUNING_GRID,
     **summarizer_options: Any,
 ) -> tuple[dict[str, float], float]:
@@ -266,7 +272,7 @@ def tune(
 
 
 # --- the command --------------------------------------------------------------------------------
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "eval-summary",
         help="ROUGE-1 of the one-line summary on TweetSumm, vs the first-sentence baseline",
@@ -288,7 +294,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def problem_check(rows: Sequence[Mapping[str, str]], summarizer: Any = None, encoder: Any = None) -> dict[str, Any]:
+def problem_check(
+    rows: Sequence[Mapping[str, str]], summarizer: Summarizer | None = None, encoder: TextEncoder | None = None
+) -> dict[str, Any]:
     """How often the summary is drawn from the sentence that states the problem or request.
 
     Each row gives a ticket (``subject``, ``body``) and ``problem``: words of the sentence a

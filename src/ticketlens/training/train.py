@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,7 @@ def evaluate(
     x: np.ndarray,
     logits: np.ndarray | None = None,
     baseline: bool = True,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Per-source and pooled reports of ``head`` on ``examples`` (whose features are ``x``)."""
     if logits is None:
         logits = raw_logits(head, x)
@@ -150,7 +151,7 @@ def evaluate(
     if unseen:
         pooled["never_trained_on"] = unseen
     groups = {**pooled, **dict(sorted(groups.items()))}
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for name, idx in groups.items():
         truth = [examples[i].label for i in idx]
         report = classification_report(truth, probs[idx], head.labels)
@@ -167,16 +168,16 @@ def evaluate(
         pred = [head.labels[j] for j in probs.argmax(axis=1)]
         truth = [e.label for e in examples]
         precision, recall = precision_recall(truth, pred, "other")
-        pooled = {"precision": round(precision, 4), "recall": round(recall, 4)}
+        other = {"precision": round(precision, 4), "recall": round(recall, 4)}
         oos = [i for i, e in enumerate(examples) if e.fine == "oos"]
         if oos:
-            pooled["recall_on_clinc_oos"] = round(float(np.mean([pred[i] == "other" for i in oos])), 4)
-        out["other_pooled"] = pooled
+            other["recall_on_clinc_oos"] = round(float(np.mean([pred[i] == "other" for i in oos])), 4)
+        out["other_pooled"] = other
     return out
 
 
 def _flag_reports(
-    out: dict[str, object],
+    out: dict[str, Any],
     groups: dict[str, list[int]],
     head: ClassifierHead,
     probs: np.ndarray,
@@ -203,7 +204,7 @@ def train_head(
     spec: HeadSpec,
     examples: Sequence[tdata.Example],
     plot_path: Path | None = None,
-) -> tuple[ClassifierHead, dict[str, object]]:
+) -> tuple[ClassifierHead, dict[str, Any]]:
     """Fit + calibrate + evaluate ``spec`` on ``examples`` (each carrying its split)."""
     started = time.perf_counter()
     label_index = {label: i for i, label in enumerate(spec.labels)}
@@ -237,7 +238,7 @@ def train_head(
         fitted.members = max(spec.fit.ensemble, 1) if spec.fit.hidden else 1
         return fitted
 
-    fit_infos: list[dict[str, object]] = []
+    fit_infos: list[dict[str, Any]] = []
     head = fit_without(np.ones(len(examples), dtype=bool))
     fit_info = fit_infos[0]
     raw = raw_logits(head, x_all)
@@ -248,7 +249,7 @@ def train_head(
         fit_temperature(raw[ca], y_all[ca], _calibration_weights(calib_examples, spec)) if calibrated else 1.0
     )
     head.temperature = temperature
-    lodo: dict[str, object] | None = None
+    lodo: dict[str, Any] | None = None
     if spec.shift is not None and calibrated:
         embeddings = x_all[:, :EMBED_DIM]
         proto_rows = pick_prototypes(tr, spec.shift.prototypes, spec.fit.seed)
@@ -273,7 +274,7 @@ def train_head(
     fitted_at = time.perf_counter()
 
     val_examples = [examples[i] for i in va.tolist()]
-    metrics: dict[str, object] = {
+    metrics: dict[str, Any] = {
         "kind": spec.kind,
         "labels": list(spec.labels),
         "features": list(spec.features),
@@ -325,7 +326,7 @@ def train_head(
     return head, metrics
 
 
-def _data_summary(examples: Sequence[tdata.Example]) -> dict[str, object]:
+def _data_summary(examples: Sequence[tdata.Example]) -> dict[str, Any]:
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     by_label: dict[str, Counter[str]] = defaultdict(Counter)
     for e in examples:
@@ -338,7 +339,7 @@ def _data_summary(examples: Sequence[tdata.Example]) -> dict[str, object]:
     }
 
 
-def write_outputs(head: ClassifierHead, metrics: dict[str, object], out: Path) -> Path:
+def write_outputs(head: ClassifierHead, metrics: dict[str, Any], out: Path) -> Path:
     """Save the head and ``<stem>.metrics.json`` beside it; returns the metrics path."""
     version = head.save(out)
     metrics = {"head": out.name, "version": version, **metrics}

@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _labelled_tickets(path: Path | None, count: int, seed: int) -> list[RawTicke
     return [t for t in tickets if t.metadata.labels and t.metadata.labels.get("urgency") in URGENCY_LEVELS]
 
 
-def evaluate_urgency(tickets: Sequence[RawTicket], plot_path: Path | None = None) -> dict[str, object]:
+def evaluate_urgency(tickets: Sequence[RawTicket], plot_path: Path | None = None) -> dict[str, Any]:
     from ticketlens.enrichment import get_enricher
 
     enricher = get_enricher()
@@ -66,11 +67,11 @@ def evaluate_urgency(tickets: Sequence[RawTicket], plot_path: Path | None = None
         urgency_score(t.text, e.enrichment.intent, float(p[negative]), t.priority)[0]
         for t, e, p in zip(tickets, enriched, sentiment, strict=True)
     ]
-    truth = np.array([URGENCY_LEVELS.index(t.metadata.labels["urgency"]) for t in tickets])  # type: ignore[index]
+    truth = np.array([URGENCY_LEVELS.index((t.metadata.labels or {})["urgency"]) for t in tickets])
     half = len(tickets) // 2
     slope, floor = fit_calibration(scores[:half], truth[:half])
     held_scores, held_truth = scores[half:], truth[half:]
-    report: dict[str, object] = {"tickets": len(tickets), "calibration_half": half}
+    report: dict[str, Any] = {"tickets": len(tickets), "calibration_half": half}
     curves = {}
     for name, (s, f) in (("shipped", (DEFAULT_SLOPE, DEFAULT_FLOOR)), ("fitted", (slope, floor))):
         probs = _probabilities(held_scores, s, f)
@@ -123,7 +124,7 @@ def seamonkey_tickets(data_dir: Path) -> list[tuple[RawTicket, str]]:
     return out
 
 
-def evaluate_priorities(pairs: Sequence[tuple[RawTicket, str]]) -> dict[str, object]:
+def evaluate_priorities(pairs: Sequence[tuple[RawTicket, str]]) -> dict[str, Any]:
     """Urgency as the enricher assigns it, against labels nobody here wrote: agreement,
     agreement within one level, and the rank correlation of the urgency score with them."""
     from ticketlens.enrichment import get_enricher
@@ -134,7 +135,7 @@ def evaluate_priorities(pairs: Sequence[tuple[RawTicket, str]]) -> dict[str, obj
     truth = [level for _, level in pairs]
     enriched = enricher.enrich(tickets)
     predicted = [e.enrichment.urgency for e in enriched]
-    rank = {level: i for i, level in enumerate(reversed(URGENCY_LEVELS))}  # low 0 .. critical 3
+    rank: dict[str, int] = {level: i for i, level in enumerate(reversed(URGENCY_LEVELS))}  # low 0 .. critical 3
     negative = enricher.sentiment_head.labels.index("NEGATIVE")
     texts = [t.text for t in tickets]
     sentiment = enricher.sentiment_head.predict_proba(np.stack([e.enrichment.embedding for e in enriched]), texts)
@@ -142,11 +143,11 @@ def evaluate_priorities(pairs: Sequence[tuple[RawTicket, str]]) -> dict[str, obj
         urgency_score(t.text, e.enrichment.intent, float(p[negative]), t.priority)[0]
         for t, e, p in zip(tickets, enriched, sentiment, strict=True)
     ])
-    t_rank = np.array([rank[level] for level in truth], dtype=float)
-    p_rank = np.array([rank[level] for level in predicted], dtype=float)
-    pairs = list(zip(truth, predicted, strict=True))
+    t_rank = np.array([rank[level] for level in truth], dtype=np.float64)
+    p_rank = np.array([rank[level] for level in predicted], dtype=np.float64)
+    labelled = list(zip(truth, predicted, strict=True))
     confusion = {
-        f"truth {a}": {b: sum(1 for t, q in pairs if t == a and q == b) for b in reversed(URGENCY_LEVELS)}
+        f"truth {a}": {b: sum(1 for t, q in labelled if t == a and q == b) for b in reversed(URGENCY_LEVELS)}
         for a in reversed(URGENCY_LEVELS)
     }
     return {
@@ -173,7 +174,7 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "eval-urgency",
         help="agreement and calibration of the urgency rules on labelled tickets; fits the slope",
@@ -229,11 +230,11 @@ def _run_seamonkey(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    counts = ", ".join(f"{k} {v}" for k, v in report["truth_counts"].items())  # type: ignore[union-attr]
+    counts = ", ".join(f"{k} {v}" for k, v in report["truth_counts"].items())
     print(f"SeaMonkey bug reports with a Bugzilla priority: {report['tickets']} ({counts})")
     print(f"  accuracy {report['accuracy']:.3f} (majority level {report['majority_baseline_accuracy']:.3f})  "
           f"macro-F1 {report['macro_f1']:.3f}  within one level {report['within_one_level']:.3f}  "
           f"Spearman(score, priority) {report['spearman_score_vs_priority']:.3f}")
-    for row, cells in report["confusion"].items():  # type: ignore[union-attr]
+    for row, cells in report["confusion"].items():
         print(f"  {row:>16}: " + "  ".join(f"{k} {v:3d}" for k, v in cells.items()))
     return 0
