@@ -118,8 +118,8 @@ def add_rejects_and_dead_letters(store: Any, rejects: int, dead: int) -> None:
                            f"{store.settings.rejects_prefix}objects/tickets/bench/bad-{n}.json")
     url = store.queue_url(store.settings.dlq_name)
     for n in range(dead):
-        body = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "raw"},
-                                                                      "object": {"key": f"tickets/bench/dead-{n}.json"}}}]}
+        s3 = {"bucket": {"name": "raw"}, "object": {"key": f"tickets/bench/dead-{n}.json"}}
+        body = {"Records": [{"eventName": "ObjectCreated:Put", "s3": s3}]}
         store.aws.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
 
 
@@ -190,7 +190,8 @@ def measure(url: str, path: str, requests: int, log: CallLog, before: Any = None
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--days", type=float, default=30.0, help="the tickets' created_at spans this many days up to now")
+    parser.add_argument("--days", type=float, default=30.0,
+                        help="the tickets' created_at spans this many days up to now")
     parser.add_argument("--requests", type=int, default=20, help="requests per endpoint")
     parser.add_argument("--dynamodb-endpoint", metavar="URL", help="put the metadata table on this DynamoDB emulator")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")

@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"emulator {emulator.url} "
           f"({'HTTP/1.0, a connection per request' if args.http10 else 'HTTP/1.1 keep-alive, threaded WSGI'}, "
           f"{'own process' if args.emulator_process else 'in this process'}); "
-          f"uploads {'paced at %g/s' % args.pace if args.pace else 'unpaced'}"
-          f"{', at most %d waiting' % args.backlog if args.backlog else ', unbounded backlog'}; "
+          f"uploads {f'paced at {args.pace:g}/s' if args.pace else 'unpaced'}"
+          f"{f', at most {args.backlog:d} waiting' if args.backlog else ', unbounded backlog'}; "
           f"{os.cpu_count()} CPUs", flush=True)
     results = []
     try:

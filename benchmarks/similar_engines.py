@@ -9,7 +9,8 @@ Each engine runs in a fresh process (its memory is its own), one thread, on ``--
 vectors made from the base vectors plus Gaussian noise (cosine ~0.9 to their base, as in
 ticketlens.similar.bench). Reported: build seconds, single-query latency p50/p95 (k=10, 200
 queries), recall@10 against exact search, RSS added by the index (for numpy, the float32
-array itself), and the unpacked size of the installed package with its own dependencies. Engines not installed are listed as skipped, with the reason.
+array itself), and the unpacked size of the installed package with its own dependencies.
+Engines not installed are listed as skipped, with the reason.
 
 Only dense k-NN is compared here: that is the part an engine would take over. numpy-f32 is
 what the embedded default does (exact, vectors widened to float32 in memory).
@@ -34,8 +35,9 @@ DIM = 384
 NOISE = 0.45
 ENGINES = ("numpy-f32", "faiss-flat", "faiss-hnsw", "usearch-hnsw-f16", "usearch-hnsw-i8", "hnswlib",
            "lancedb-flat", "lancedb-ivfpq")
-PACKAGES = {"numpy": ("numpy", "numpy.libs"), "faiss": ("faiss", "faiss_cpu.libs"), "usearch": ("usearch", "numkong", "numkong.libs"),
-            "hnswlib": ("hnswlib",), "lancedb": ("lancedb", "pyarrow", "lance_namespace", "lance_namespace_urllib3_client")}
+PACKAGES = {"numpy": ("numpy", "numpy.libs"), "faiss": ("faiss", "faiss_cpu.libs"),
+            "usearch": ("usearch", "numkong", "numkong.libs"), "hnswlib": ("hnswlib",),
+            "lancedb": ("lancedb", "pyarrow", "lance_namespace", "lance_namespace_urllib3_client")}
 
 
 def _rss_mb() -> float:
@@ -48,7 +50,8 @@ def _rss_mb() -> float:
 
 def make(base: np.ndarray, count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    out = base[rng.integers(0, len(base), count)] + rng.standard_normal((count, DIM)).astype(np.float32) * (NOISE / np.sqrt(DIM))
+    picked = base[rng.integers(0, len(base), count)]  # drawn before the noise, as always
+    out = picked + rng.standard_normal((count, DIM)).astype(np.float32) * (NOISE / np.sqrt(DIM))
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -59,7 +62,7 @@ def package_mb(module: str) -> float:
             return float("nan")
         site = Path(spec.origin).parent
     else:
-        site = Path(list(spec.submodule_search_locations)[0]).parent
+        site = Path(next(iter(spec.submodule_search_locations))).parent
     files: set[Path] = set()
     for name in PACKAGES.get(module, (module,)):
         for path in site.glob(f"{name}*"):

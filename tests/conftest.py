@@ -109,7 +109,7 @@ def deploy_pipeline(endpoint: str, suffix: str | None = None) -> Iterator[Pipeli
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_endpoint: str) -> Iterator[Pipeline]:
+def pipeline(pipeline_endpoint: str) -> Iterator[Pipeline]:  # noqa: F811 - the imported fixture, by name
     """GIVEN template.yaml deployed to the emulator (SAM transform offline + CloudFormation),
     with resource names unique to this test module. moto, or LocalStack too where the test
     is parametrised over both (tests/emulator_fixtures.py)."""

@@ -112,5 +112,6 @@ def test_language_and_flag_reach_the_dynamodb_record() -> None:
     # THEN the language and the flag are there to query on
     assert (record.language, record.flag, record.flag_confidence) == ("de", "spam", 0.87)
     # AND an older enrichment without the new fields still validates, unflagged and undetermined
-    old = EnrichmentData.model_validate({k: v for k, v in enrichment.model_dump().items() if k not in {"language", "language_confidence", "flag", "flag_confidence"}})
+    new_fields = {"language", "language_confidence", "flag", "flag_confidence"}
+    old = EnrichmentData.model_validate({k: v for k, v in enrichment.model_dump().items() if k not in new_fields})
     assert old.language == "und" and old.flag is None and old.flag_confidence == 0.0

@@ -304,7 +304,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         if local.what == "moto":
             background = moto.read_state()
     else:
-        background, new = moto.start_background(options.port)
+        background, _ = moto.start_background(options.port)
         use_endpoint(background.url)
         taken = "" if background.url.endswith(f":{options.port}") else f" (port {options.port} is taken)"
         log.info("started the AWS emulator (moto) in the background on %s%s in %.1f s", background.url, taken,
@@ -498,12 +498,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--tickets", type=int, metavar="N", help="stop once N generated tickets are enriched")
     p.add_argument("--speed", type=float, default=60.0,
                    help="run the generator's schedule this many times faster (default 60: rate(1 minute) -> every 1 s)")
-    p.add_argument("--port", type=int, default=moto_port(), help="emulator port (default 4566 if free, so awslocal works)")
+    p.add_argument("--port", type=int, default=moto_port(),
+                   help="emulator port (default 4566 if free, so awslocal works)")
     p.add_argument("--board-port", type=int, default=8765, help="the triage board's port (default 8765 if free)")
     p.add_argument("--no-board", action="store_true", help="do not serve the triage board")
-    p.add_argument("--concurrency", type=int, help="concurrent invocations (default: the template's MaximumConcurrency)")
+    p.add_argument("--concurrency", type=int,
+                   help="concurrent invocations (default: the template's MaximumConcurrency)")
     p.add_argument("--retry-delay", type=int, default=5, metavar="S",
-                   help="seconds before a failed message is retried (local shortcut; Lambda waits the visibility timeout)")
+                   help="seconds before a failed message is retried "
+                        "(local shortcut; Lambda waits the visibility timeout)")
     p.add_argument("--no-generator", action="store_true", help="only process what arrives (e.g. from ticket-generator)")
     p.add_argument("--stop-emulator", action="store_true",
                    help="stop the background emulator at the end (its data goes with it)")

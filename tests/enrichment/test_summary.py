@@ -48,7 +48,8 @@ TICKETS = [
     "Payment failed\nDear Support Team,\n\nI hope this message finds you well. My card was charged twice "
     "for order 4411 and I need a refund for the second charge.\n\nKind regards,\nAnna Smith\nFinance, Acme Ltd",
     "@AmazonHelp my parcel says delivered but it never arrived 😡 https://t.co/AbC123 #fail",
-    "@Delta Stupid delays again\n@Delta Flight DL1691 is 3 hours late and nobody tells us anything\n@Delta thanks for nothing",
+    "@Delta Stupid delays again\n@Delta Flight DL1691 is 3 hours late and nobody tells us anything\n"
+    "@Delta thanks for nothing",
     _LONG_SENTENCE + " " + _LONG_SENTENCE,
     " ".join(["word"] * 400),
     "https://example.com/only/a/link",
@@ -199,7 +200,8 @@ def test_problem_check_scores_summaries_against_labelled_sentences(encoder: Enco
     from ticketlens.training.summary_eval import problem_check
 
     rows = [
-        {"subject": "", "body": "So angry!!! The app deletes my drafts when I close it.", "problem": "deletes my drafts"},
+        {"subject": "", "body": "So angry!!! The app deletes my drafts when I close it.",
+         "problem": "deletes my drafts"},
         {"subject": "", "body": "Please cancel my subscription today.", "problem": "cancel my subscription"},
     ]
     # WHEN the check runs with the shipped summarizer
@@ -218,7 +220,9 @@ def test_login_ticket_reads_as_the_customer_need(encoder: Encoder, summarizer: E
 
 
 @pytest.mark.slow
-def test_long_ticket_is_cut_to_25_words_at_a_clause_boundary(encoder: Encoder, summarizer: ExtractiveSummarizer) -> None:
+def test_long_ticket_is_cut_to_25_words_at_a_clause_boundary(
+    encoder: Encoder, summarizer: ExtractiveSummarizer
+) -> None:
     # GIVEN a ticket that is one 55-word run-on sentence, twice
     (summary,) = _summarize(encoder, summarizer, [_LONG_SENTENCE + ". " + _LONG_SENTENCE])
     # THEN the summary is its start, cut before a clause word, at most 25 words
@@ -228,7 +232,9 @@ def test_long_ticket_is_cut_to_25_words_at_a_clause_boundary(encoder: Encoder, s
 
 
 @pytest.mark.slow
-def test_ticket_of_only_pii_gets_a_neutral_non_empty_summary(encoder: Encoder, summarizer: ExtractiveSummarizer) -> None:
+def test_ticket_of_only_pii_gets_a_neutral_non_empty_summary(
+    encoder: Encoder, summarizer: ExtractiveSummarizer
+) -> None:
     # GIVEN tickets that are only an e-mail address or only a link
     summaries = _summarize(encoder, summarizer, ["bob.smith@example.com", "https://example.com/x"])
     # THEN the summaries are neutral tokens, never the address or link itself
@@ -396,7 +402,9 @@ def test_load_tweetsumm_takes_customer_turns_and_first_sentences(tmp_path: Path)
     dialogues = load_tweetsumm(path, "all")
     # THEN the body is the customer's turns (continuation glued back, agent left out)
     assert dialogues[0].body == "@Acme my order never arrived. It was due Monday.\nit was a gift\n@Acme done"
-    assert dialogues[0].references == ("Customer says the order never arrived.", "Customer complains about a missing order.")
+    assert dialogues[0].references == (
+        "Customer says the order never arrived.", "Customer complains about a missing order."
+    )
     # AND dev and test partition the file
     dev, test = load_tweetsumm(path, "dev"), load_tweetsumm(path, "test")
     assert len(dev) + len(test) == 6

@@ -29,7 +29,8 @@ def test_two_sided_transcript_keeps_the_customer_turns_without_labels() -> None:
         "My card was declined twice today.\nPlease help.",  # plain ticket
         "Customer: my card was declined",  # one labelled line
         "User: jdoe\nBrowser: Chrome 120\nSteps: open settings\nResult: crash",  # a form, one side only
-        "Note: agent said it was fixed\nError: still failing\nAgent: we'll call back\nTime: 3pm\nCode: 500",  # mostly not turns
+        # mostly not turns
+        "Note: agent said it was fixed\nError: still failing\nAgent: we'll call back\nTime: 3pm\nCode: 500",
     ],
 )
 def test_anything_but_a_two_sided_transcript_is_left_unchanged(text: str) -> None:

@@ -28,7 +28,8 @@ def _level(text: str, intent: str = "general_inquiry", negative: float = 0.0, pr
         # whole-organisation outages, data loss, security incidents, stated deadlines (issue 11)
         ("nobody in our org can log in via sso since 1:45 am!!", "login_issue", 0.6, "critical"),
         ("After the update on Monday 8 of my reports are just gone.", "bug_report", 0.8, "critical"),
-        ("We think we were hit by ransomware, files on the shared drive are encrypted.", "security_concern", 0.9, "critical"),
+        ("We think we were hit by ransomware, files on the shared drive are encrypted.", "security_concern", 0.9,
+         "critical"),
         ("Company-wide: the mail server rejects every message.", "bug_report", 0.7, "critical"),
         ("The invoice total is wrong, I need a corrected copy by end of day.", "billing_issue", 0.4, "high"),
         ("Priority: critical. Exports fail for the finance team.", "bug_report", 0.6, "high"),

@@ -32,7 +32,9 @@ def _assert_clean_error(capsys: pytest.CaptureFixture[str], *fragments: str) -> 
         assert fragment in err, err
 
 
-def test_burst_to_a_file_needs_no_aws_and_is_reproducible_with_seed_and_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_burst_to_a_file_needs_no_aws_and_is_reproducible_with_seed_and_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN no AWS at all
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     args = ["--burst", "50", "--seed", "42", "--start", "2025-11-23T09:00:00Z"]
@@ -75,7 +77,9 @@ def test_count_runs_paced_at_the_given_rate(tmp_path: Path) -> None:
         (["--stdout", "--endpoint-url", "http://127.0.0.1:9"], "--endpoint-url only applies to bucket uploads"),
     ],
 )
-def test_bad_options_exit_2_with_a_clear_message(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_exit_2_with_a_clear_message(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # WHEN the generator is started with a bad option THEN it says what is wrong and exits 2, no traceback
     assert main(argv) == 2
     _assert_clean_error(capsys, fragment)

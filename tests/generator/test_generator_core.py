@@ -43,7 +43,9 @@ def _template_strings() -> Iterator[tuple[str, str]]:
         for field in ("subjects", "bodies", "short", "details"):
             for text in getattr(t, field):
                 yield f"{t.name}.{field}", text
-    pools: list[tuple[str, tuple[str, ...]]] = [("SIGN_OFFS", style.SIGN_OFFS), ("GENERIC_SUBJECTS", style.GENERIC_SUBJECTS)]
+    pools: list[tuple[str, tuple[str, ...]]] = [
+        ("SIGN_OFFS", style.SIGN_OFFS), ("GENERIC_SUBJECTS", style.GENERIC_SUBJECTS)
+    ]
     pools += [(f"GREETINGS[{k}]", v) for k, v in style.GREETINGS.items()]
     pools += [(f"OPENERS{k}", v) for k, v in style.OPENERS.items()]
     pools += [(f"CLOSERS{k}", v) for k, v in style.CLOSERS.items()]
@@ -176,7 +178,9 @@ def test_no_intent_can_be_guessed_from_sentiment_or_vice_versa(ten_thousand: lis
     assert urgencies["other"] == {"low"}
 
 
-def test_urgency_truth_never_drops_below_the_template_and_priority_is_only_a_hint(ten_thousand: list[RawTicket]) -> None:
+def test_urgency_truth_never_drops_below_the_template_and_priority_is_only_a_hint(
+    ten_thousand: list[RawTicket],
+) -> None:
     base = {t.name: t.urgency for t in TEMPLATES}
     order = style.URGENCY_ORDER
     for t in ten_thousand:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -61,7 +62,7 @@ def test_burst_with_a_simulated_clock_dates_tickets_along_the_schedule() -> None
     assert written == 20 and time.monotonic() - began < 2.0
     stamps = [t.created_at for t in sink.tickets]
     assert stamps[0] == START
-    assert all(7 <= b - a <= 16 for a, b in zip(stamps, stamps[1:]))
+    assert all(7 <= b - a <= 16 for a, b in itertools.pairwise(stamps))
 
 
 def test_paced_run_without_a_count_stops_promptly_when_asked() -> None:

@@ -74,6 +74,11 @@ def own_stack(pipeline_endpoint: str) -> Iterator[Any]:
     yield from deploy_pipeline(pipeline_endpoint, uuid.uuid4().hex[:8])
 
 
+def stack_env(stack: Any) -> dict[str, str]:
+    """The environment that points ticketlens at this test's own stack."""
+    return pipeline_env(stack.endpoint, stack.settings.stack_name.removeprefix("ticketlens-"))
+
+
 @ON_BOTH_EMULATORS
 def test_invoke_runs_the_handler_with_an_event_file(seeded, capsys) -> None:
     # WHEN the sample SQS event (two of the seeded tickets) is invoked in-process
@@ -91,8 +96,7 @@ def test_ticket_processor_enriches_in_worker_processes_and_stops_cleanly(own_sta
     # GIVEN tickets in the raw bucket of a stack of its own, and the worker as its console
     # script runs it, verbose, against the emulator
     tickets = upload_generated(own_stack, 12, seed="worker")
-    env = {**os.environ, **pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")),
-           "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **stack_env(own_stack), "PYTHONUNBUFFERED": "1"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "ticketlens.runner.processor", "--report-every", "1", "-v"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -162,7 +166,7 @@ def test_show_ticket_reads_the_full_record_from_the_enriched_bucket(seeded, caps
 @ON_BOTH_EMULATORS
 def test_invoke_generate_with_the_scheduled_event(own_stack, capsys, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
-    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+    for name, value in stack_env(own_stack).items():
         monkeypatch.setenv(name, value)
     code, out = run(capsys, "invoke", "generate", "--event", "events/scheduled.json")
     assert code == 0 and json.loads(out)["written"] == 5
@@ -173,7 +177,7 @@ def test_invoke_generate_with_the_scheduled_event(own_stack, capsys, monkeypatch
 def test_clean_empties_everything_on_an_emulator(own_stack, capsys, monkeypatch) -> None:
     # GIVEN a stack of its own with tickets in it
     upload_generated(own_stack, 3, seed="clean")
-    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+    for name, value in stack_env(own_stack).items():
         monkeypatch.setenv(name, value)
     assert as_json(capsys, "status")["raw_objects"] == 3
     # WHEN `clean` runs against the (loopback) emulator
@@ -230,7 +234,7 @@ def test_show_rejects_lists_what_was_not_a_ticket_with_the_reason(own_stack, cap
     own_stack.store.put_raw("inbox/broken.json", b"{not json")
     runner = own_stack.runner(lambda_handler)
     assert run_runner_until(runner, lambda: runner.stats.succeeded >= 1, timeout_s=30)
-    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+    for name, value in stack_env(own_stack).items():
         monkeypatch.setenv(name, value)
     # WHEN the rejects are shown
     (reject,) = as_json(capsys, "show", "rejects")
@@ -254,7 +258,7 @@ def test_redrive_moves_dead_letters_back_and_they_are_processed(own_stack, capsy
         sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [{}])[0]) or message), timeout_s=10)
     sqs.send_message(QueueUrl=dlq, MessageBody=message["Body"])
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    for name, value in pipeline_env(own_stack.endpoint, own_stack.settings.stack_name.removeprefix("ticketlens-")).items():
+    for name, value in stack_env(own_stack).items():
         monkeypatch.setenv(name, value)
     assert len(as_json(capsys, "show", "dlq")) == 1
     # WHEN the DLQ is redriven

@@ -124,7 +124,8 @@ def test_on_moto_functions_on_creates_them_with_the_event_source_mapping_disable
     assert stack.functions and not stack.functions_run_in_emulator
     assert stack.outputs["EnrichFunctionName"] in lambda_functions(emulator_endpoint)
     client = boto3.client("lambda", endpoint_url=emulator_endpoint, region_name="us-east-1")
-    (mapping,) = client.list_event_source_mappings(FunctionName=stack.outputs["EnrichFunctionName"])["EventSourceMappings"]
+    mappings = client.list_event_source_mappings(FunctionName=stack.outputs["EnrichFunctionName"])
+    (mapping,) = mappings["EventSourceMappings"]
     assert mapping["State"] in {"Disabled", "Disabling"}
     assert any("EnrichFunctionTicketQueue: created disabled" in p for p in stack.patches)
 
@@ -164,7 +165,7 @@ def test_functions_on_without_sam_build_is_refused_before_anything_is_created(
     settings = stack_env(localstack_endpoint)
 
     # WHEN the functions are asked for
-    with pytest.raises(stack_module.DeployError, match="run `sam build` first.*--functions off"):
+    with pytest.raises(stack_module.DeployError, match=r"run `sam build` first.*--functions off"):
         stack_module.deploy(settings, template_path=tmp_path / "template.yaml", functions=True)
 
     # THEN no stack was created

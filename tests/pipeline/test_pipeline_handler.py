@@ -59,7 +59,9 @@ def handler_logs() -> Any:
         yield stream
 
 
-def test_sqs_batch_event_enriches_good_records_and_settles_the_bad_one_as_a_reject(pipeline, capsys, handler_logs) -> None:
+def test_sqs_batch_event_enriches_good_records_and_settles_the_bad_one_as_a_reject(
+    pipeline, capsys, handler_logs
+) -> None:
     # GIVEN the objects the fixture's S3 events announce, one of them not a valid ticket
     store = pipeline.store
     samples = [json.loads(line) for line in Path("samples/tickets.jsonl").read_text().splitlines()[:3]]

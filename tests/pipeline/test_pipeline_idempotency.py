@@ -45,7 +45,8 @@ def counted(pipeline) -> str:
     attempts = iter(range(1_000))
 
     def streaming() -> bool:
-        aws.dynamodb.put_item(TableName=pipeline.settings.table_name, Item={**probe, "attempt": {"N": str(next(attempts))}})
+        aws.dynamodb.put_item(TableName=pipeline.settings.table_name,
+                              Item={**probe, "attempt": {"N": str(next(attempts))}})
         try:
             return dynamodb_writes(pipeline, stream_arn, "stream-probe") > 0
         except ClientError as error:

@@ -36,9 +36,12 @@ def upload_and_drain(pipeline, objects: list[tuple[str, dict[str, Any]]]) -> Non
     store = pipeline.store
     for key, document in objects:
         store.put_raw(key, json.dumps(document))
-        runner = pipeline.runner(lambda_handler)
-        settled = run_runner_until(runner, lambda: runner.stats.succeeded >= 1, timeout_s=30)
-        assert settled and runner.stats.failed == 0, runner.stats
+        drain_one(pipeline.runner(lambda_handler))
+
+
+def drain_one(runner) -> None:
+    settled = run_runner_until(runner, lambda: runner.stats.succeeded >= 1, timeout_s=30)
+    assert settled and runner.stats.failed == 0, runner.stats
 
 
 def items_of(pipeline, ticket_id: str) -> list[dict[str, Any]]:

@@ -28,7 +28,8 @@ def user_env(localstack_endpoint: str) -> Iterator[dict[str, str]]:
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # ticketlens' console scripts
         PYTHONUNBUFFERED="1", AWS_ENDPOINT_URL=localstack_endpoint,
         TICKETLENS_STACK_NAME=f"paths-{suffix}", TICKETLENS_RAW_BUCKET=f"tickets-raw-{suffix}",
-        TICKETLENS_ENRICHED_BUCKET=f"tickets-enriched-{suffix}", TICKETLENS_QUEUE_NAME=f"ticket-processing-queue-{suffix}",
+        TICKETLENS_ENRICHED_BUCKET=f"tickets-enriched-{suffix}",
+        TICKETLENS_QUEUE_NAME=f"ticket-processing-queue-{suffix}",
         TICKETLENS_DLQ_NAME=f"ticket-processing-dlq-{suffix}", TICKETLENS_TABLE_NAME=f"tickets-metadata-{suffix}",
         TICKETLENS_IDEMPOTENCY_TABLE=f"tickets-idempotency-{suffix}",
     )

@@ -3,6 +3,7 @@ responses, whole-batch failures, redrive to the DLQ. A trivial handler on a plai
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -60,12 +61,14 @@ class Recorder:
         with self._lock:
             self.batches.append(bodies)
             self.contexts.append(context)
-        assert all(r["eventSource"] == "aws:sqs" and r["eventSourceARN"].startswith("arn:aws:sqs:") for r in event["Records"])
+        assert all(r["eventSource"] == "aws:sqs" and r["eventSourceARN"].startswith("arn:aws:sqs:")
+                   for r in event["Records"])
         if self.raise_for in bodies:
             raise RuntimeError("boom")
         if self.response is not None:
             return self.response
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] in self.fail]}
+        failed = [r["messageId"] for r in event["Records"] if r["body"] in self.fail]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
     def deliveries(self, body: str) -> int:
         return sum(batch.count(body) for batch in self.batches)
@@ -158,7 +161,7 @@ def test_concurrent_invocations_run_in_worker_processes_of_their_own(queues, tmp
     assert len(calls) == 4 and len(set(pids)) == 2
     assert {c["pid"] for c in calls} <= set(pids) and os.getpid() not in {c["pid"] for c in calls}
     spans = sorted((c["start"], c["end"]) for c in calls)
-    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
     # AND each invocation saw a context with the function's timeout counting down
     assert all(0 < c["remaining_ms"] <= 60_000 for c in calls)
     # AND the workers are gone once the runner stopped

@@ -26,7 +26,8 @@ def near(vector: np.ndarray, seed: int, noise: float = 0.05) -> np.ndarray:
 def rows(prefix: str, count: int, start: int = 1_000, text: str = "printer jams on page two") -> list[IndexRow]:
     """``count`` rows with unrelated random vectors, one second apart."""
     return [
-        IndexRow(ticket_id=f"{prefix}-{n:04d}", created_at=start + n, embedding=unit(zlib.crc32(f"{prefix}-{n}".encode())),
+        IndexRow(ticket_id=f"{prefix}-{n:04d}", created_at=start + n,
+                 embedding=unit(zlib.crc32(f"{prefix}-{n}".encode())),
                  text=f"{text} {prefix} item{n}", customer_id=f"C{n % 3}", intent="bug_report", urgency="low",
                  summary=f"{prefix} {n}")
         for n in range(count)

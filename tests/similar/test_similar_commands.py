@@ -26,7 +26,8 @@ def built(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """GIVEN an index built from a file of bare and full ticket lines (and one bad line)."""
     source = tmp_path / "tickets.jsonl"
     source.write_text("\n".join(json.dumps(line) for line in LINES) + "\n[1, 2]\n", encoding="utf-8")
-    status = main(["index", "build", str(source), "--index", str(tmp_path / "idx"), "--out", str(tmp_path / "out.jsonl")])
+    status = main(["index", "build", str(source), "--index", str(tmp_path / "idx"),
+                   "--out", str(tmp_path / "out.jsonl")])
     err = capsys.readouterr().err
     assert status == 1 and "line 6" in err and "indexed 5" in err  # the bad line is reported, the rest indexed
     return tmp_path
@@ -107,7 +108,8 @@ def test_incidents_lists_clusters_with_size_span_and_a_representative(tmp_path: 
             for n in range(6)]
     rows += [IndexRow(ticket_id=f"O-{n}", created_at=now - 7200, embedding=base, text="old", incident="INC-O-0")
              for n in range(2)]
-    rows += [IndexRow(ticket_id="Q-1", created_at=now - 60, embedding=np.eye(384, dtype=np.float32)[1], text="question")]
+    rows += [IndexRow(ticket_id="Q-1", created_at=now - 60, embedding=np.eye(384, dtype=np.float32)[1],
+                      text="question")]
     SegmentedIndex(FolderStorage(tmp_path / "idx")).append(rows)
     # WHEN incidents of the last hour are listed
     assert main(["incidents", "--since", "1h", "--index", str(tmp_path / "idx"), "--json"]) == 0
@@ -120,7 +122,9 @@ def test_incidents_lists_clusters_with_size_span_and_a_representative(tmp_path: 
     assert incident["summary"].startswith("site down") and incident["intents"] == {"bug_report": 6}
 
 
-def test_already_enriched_lines_are_indexed_without_the_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_already_enriched_lines_are_indexed_without_the_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from ticketlens.enrichment import get_enricher
     from ticketlens.schemas import RawTicket
 

@@ -80,7 +80,8 @@ def test_enriched_records_reach_the_index_through_the_queue(pipeline: Any, stack
         runner.stop()
     # THEN every record is in the index once, with its fields; the reject never was announced
     snapshot = stack_index.snapshot()
-    ids = sorted(i for i in np.concatenate([s.ticket_id for s in snapshot.segments]).tolist() if i.startswith("TKT-IDX-"))
+    indexed = np.concatenate([s.ticket_id for s in snapshot.segments]).tolist()
+    ids = sorted(i for i in indexed if i.startswith("TKT-IDX-"))
     assert ids == sorted(t.ticket_id for t in tickets)  # (other tests of this module may add their own)
     segment, row = snapshot.locate("TKT-IDX-0001")
     assert (segment.customer_id[row], segment.intent[row], segment.urgency[row], segment.incident[row]) == \

@@ -37,14 +37,16 @@ def test_a_resubmitted_ticket_is_a_duplicate_and_unrelated_ones_are_not(enricher
     # GIVEN an index holding three earlier tickets
     index = SegmentedIndex(FolderStorage(tmp_path))
     earlier = enricher.enrich([
-        _raw(1, "I was charged twice for my March subscription, please refund one of the charges.", subject="Double charge"),
+        _raw(1, "I was charged twice for my March subscription, please refund one of the charges.",
+             subject="Double charge"),
         _raw(2, "How do I export all my projects to CSV?", subject="Export question"),
         _raw(3, "The mobile app crashes as soon as I open the settings page.", subject="App crash"),
     ])
     index.append([row_from_enriched(t) for t in annotate(earlier, index)])
     # WHEN the first customer sends the same complaint again, and someone asks something new
     later = enricher.enrich([
-        _raw(4, "I was charged twice for my March subscription, please refund one of the charges!", subject="Double charge"),
+        _raw(4, "I was charged twice for my March subscription, please refund one of the charges!",
+             subject="Double charge"),
         _raw(5, "Can I change the language of the invoices to German?", customer="CUST-2"),
     ])
     resent, other = annotate(later, index)

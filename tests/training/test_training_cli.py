@@ -50,14 +50,17 @@ def _write_labels(path: Path, repeat: int) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
-def test_train_on_custom_labels_then_eval(tmp_path: Path, fake_encoder: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_on_custom_labels_then_eval(
+    tmp_path: Path, fake_encoder: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     # GIVEN a user's jsonl with a 3-label taxonomy of their own
     train_file, eval_file = tmp_path / "mine.jsonl", tmp_path / "mine-eval.jsonl"
     _write_labels(train_file, repeat=12)
     _write_labels(eval_file, repeat=5)
     out = tmp_path / "heads" / "mine.npz"
     # WHEN `ticketlens train --labels ... --out ...` runs
-    code = main(["train", "--labels", str(train_file), "--out", str(out), "--no-plot", "--hidden", "16", "--epochs", "60"])
+    code = main(["train", "--labels", str(train_file), "--out", str(out), "--no-plot",
+                 "--hidden", "16", "--epochs", "60"])
     # THEN it writes a loadable head for exactly those labels, with its metrics beside it
     assert code == 0
     head = ClassifierHead.load(out)

@@ -34,6 +34,7 @@ def test_eval_reproduces_the_metrics_file(kind: str, capsys: pytest.CaptureFixtu
     assert report["version"] == written["version"]
     assert report["val"].keys() == written["val"].keys()
     for group, figures in written["val"].items():
-        for key in ("n", "accuracy", "macro_f1", "ece", "ece_noise_floor", "precision", "recall", "flagged", "false_flags"):
+        for key in ("n", "accuracy", "macro_f1", "ece", "ece_noise_floor", "precision", "recall", "flagged",
+                    "false_flags"):
             if key in figures:
                 assert report["val"][group][key] == pytest.approx(figures[key], abs=2e-4), (group, key)

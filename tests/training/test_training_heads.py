@@ -18,7 +18,9 @@ TAXONOMY = {
 }
 
 
-def _random_head(rng: np.random.Generator, features: tuple[str, ...] = ("embedding",), hidden: int = 8) -> ClassifierHead:
+def _random_head(
+    rng: np.random.Generator, features: tuple[str, ...] = ("embedding",), hidden: int = 8
+) -> ClassifierHead:
     width = 384 + (4 if "vader" in features else 0)
     params = [
         rng.normal(size=(width, hidden)).astype(np.float32), rng.normal(size=hidden).astype(np.float32),

@@ -31,7 +31,9 @@ def tickets_and_vectors(
 
 
 @pytest.mark.parametrize(("kind", "floor"), [("intent", 0.70), ("sentiment", 0.80)])
-def test_packaged_head_beats_keywords(tickets_and_vectors: tuple[list[dict], list[str], np.ndarray], kind: str, floor: float) -> None:
+def test_packaged_head_beats_keywords(
+    tickets_and_vectors: tuple[list[dict], list[str], np.ndarray], kind: str, floor: float
+) -> None:
     # GIVEN the hand-written tickets that carry a label for this head, embedded by the encoder
     rows, texts, vectors = tickets_and_vectors
     keep = [i for i, r in enumerate(rows) if r.get(kind)]

@@ -46,7 +46,8 @@ def test_nested_report_never_fits_on_the_domain_it_scores() -> None:
         z = rng.normal(scale=scale, size=(2000, 3))
         p = softmax(z).astype(np.float64)
         y = np.array([rng.choice(3, p=row / row.sum()) for row in p])  # calibrated at T=1 on its own
-        return Group(f"lodo:{name}", name, z * 2.0 if name == "over" else z * 0.5, y, np.full(2000, 0.5), np.zeros(2000), np.ones(2000, bool))
+        return Group(f"lodo:{name}", name, z * 2.0 if name == "over" else z * 0.5, y, np.full(2000, 0.5),
+                     np.zeros(2000), np.ones(2000, bool))
 
     groups = [group("over", 3.0), group("under", 3.0)]
     # WHEN the LODO report is made
@@ -58,7 +59,9 @@ def test_nested_report_never_fits_on_the_domain_it_scores() -> None:
     assert report["pooled"]["after"]["n"] == 4000 and "mean_over_domains" in report
 
 
-def test_train_head_with_lodo_writes_a_format_2_head_that_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_head_with_lodo_writes_a_format_2_head_that_round_trips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN three synthetic domains of a 3-label task (features stand in for embeddings)
     rng = np.random.default_rng(2)
     centres = {lab: rng.normal(size=DIM) for lab in "abc"}
@@ -124,7 +127,9 @@ def test_disagreement_is_zero_for_a_single_network_and_positive_for_differing_me
     assert (head.disagreement(x) > 0).all()
 
 
-def test_a_flag_head_reports_precision_recall_and_false_flags_per_group(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_flag_head_reports_precision_recall_and_false_flags_per_group(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # GIVEN a synthetic no-action task: "none" far more common than the three flags
     rng = np.random.default_rng(4)
     labels = ("none", "spam", "auto_reply", "thanks")
@@ -133,7 +138,8 @@ def test_a_flag_head_reports_precision_recall_and_false_flags_per_group(monkeypa
     for lab, count in (("none", 300), ("spam", 60), ("auto_reply", 60), ("thanks", 60)):
         for i, v in enumerate(_unit(rng, count, centres[lab], 0.8)):
             split = "val" if i % 5 == 0 else "calib" if i % 5 == 1 else "train"
-            examples.append(tdata.Example(f"this is message number {i} of the kind {lab} for the support team", lab, "toy", lab, split))
+            text = f"this is message number {i} of the kind {lab} for the support team"
+            examples.append(tdata.Example(text, lab, "toy", lab, split))
             rows.append(v)
     x = np.stack(rows)
     monkeypatch.setattr(ttrain, "build_features", lambda ex, features: x[[examples.index(e) for e in ex]])

@@ -186,7 +186,9 @@ class BoardData:
                 break
             cached[start] = hit
         read_from = since + len(cached) * bucket_s
-        fresh: dict[int, dict[str, dict[str, int]]] = {start: _empty_counts() for start in buckets if start >= read_from}
+        fresh: dict[int, dict[str, dict[str, int]]] = {
+            start: _empty_counts() for start in buckets if start >= read_from
+        }
         items_read = 0
         complete = True
         if fresh:

@@ -31,7 +31,9 @@ log = logging.getLogger("ticketlens.board")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def function_url_event(method: str, target: str, headers: dict[str, str], source_ip: str = "127.0.0.1") -> dict[str, Any]:
+def function_url_event(
+    method: str, target: str, headers: dict[str, str], source_ip: str = "127.0.0.1"
+) -> dict[str, Any]:
     """The payload (format 2.0) a Lambda Function URL sends for this request."""
     parts = urlsplit(target)
     query: dict[str, str] = {}

@@ -42,6 +42,7 @@ and the error says so.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -532,10 +533,8 @@ def _upload_artifacts(s3: Any, root: Path, artifacts: Mapping[str, str], built: 
     From ``built`` (``sam build``'s output, every file) where the emulator runs the code;
     otherwise small stand-ins, each function's own source files, since nothing runs them.
     """
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=ARTIFACT_BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
     for key, local in artifacts.items():
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -586,7 +585,8 @@ def _apply_post_create_patches(
                 entry: dict[str, Any] = {"QueueArn": qc["Queue"], "Events": [qc["Event"]]}
                 if "Filter" in qc:  # CloudFormation's S3Key.Rules is the API's Key.FilterRules
                     rules = qc["Filter"].get("S3Key", {}).get("Rules", [])
-                    entry["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+                    filter_rules = [{"Name": r["Name"], "Value": r["Value"]} for r in rules]
+                    entry["Filter"] = {"Key": {"FilterRules": filter_rules}}
                 queue_configs.append(entry)
             aws.s3.put_bucket_notification_configuration(
                 Bucket=physical[logical_id], NotificationConfiguration={"QueueConfigurations": queue_configs}
@@ -603,7 +603,9 @@ def _apply_post_create_patches(
             ttl = intrinsics.resolve(props["TimeToLiveSpecification"])
             aws.dynamodb.update_time_to_live(
                 TableName=physical[logical_id],
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl.get("Enabled", True))},
+                TimeToLiveSpecification={
+                    "AttributeName": ttl["AttributeName"], "Enabled": bool(ttl.get("Enabled", True))
+                },
             )
             applied.append(f"{logical_id}: TimeToLiveSpecification ignored by moto's CloudFormation; "
                            "applied with UpdateTimeToLive")
@@ -693,7 +695,8 @@ class _Intrinsics:
         kind = self.resources[logical]["Type"]
         physical = self.physical[logical]
         if kind == "AWS::SQS::Queue" and attribute == "Arn":
-            return self.aws.sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            attributes = self.aws.sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])["Attributes"]
+            return attributes["QueueArn"]
         if kind == "AWS::SQS::Queue" and attribute == "QueueName":
             return physical.rstrip("/").rsplit("/", 1)[-1]
         if kind == "AWS::S3::Bucket" and attribute == "Arn":
@@ -825,7 +828,8 @@ def _delete_stack(aws: Any, stack_name: str, timeout_s: float, settings: Setting
             return f"stack {stack_name} deleted, retaining {', '.join(stuck)}, which the emulator could not delete"
     deleted, failed = _delete_resources(settings or get_settings(), stack_name)
     raise DeployError(
-        f"stack {stack_name} is {status} and its record cannot be deleted ({_failure_reasons(cfn_client, stack_name)}); "
+        f"stack {stack_name} is {status} and its record cannot be deleted "
+        f"({_failure_reasons(cfn_client, stack_name)}); "
         f"its resources were deleted with their own APIs ({', '.join(deleted) or 'none left'}"
         + (f"; not deleted: {'; '.join(failed)}" if failed else "")
         + "). The emulator keeps the stack record (LocalStack's CloudFormation ignores RetainResources) until it "
@@ -857,7 +861,8 @@ def _delete_resources(settings: Settings, stack_name: str) -> tuple[list[str], l
             if kind == "AWS::S3::Bucket":
                 for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=physical):
                     if page.get("Contents"):
-                        aws.s3.delete_objects(Bucket=physical, Delete={"Objects": [{"Key": o["Key"]} for o in page["Contents"]]})
+                        keys = [{"Key": o["Key"]} for o in page["Contents"]]
+                        aws.s3.delete_objects(Bucket=physical, Delete={"Objects": keys})
                 aws.s3.delete_bucket(Bucket=physical)
             elif kind == "AWS::SQS::Queue":
                 aws.sqs.delete_queue(QueueUrl=physical)

@@ -72,5 +72,7 @@ def deploy_target(endpoint: str, functions: bool | None = None) -> DeployTarget:
             "LocalStack runs without Docker (is_docker false in /_localstack/info): its Lambda service cannot "
             "run functions, so ticket-processor / the demo's runner plays them",
         )
-    return DeployTarget(emulator, False, "not an emulator ticketlens knows: functions left out (--functions on to deploy them)")
+    return DeployTarget(
+        emulator, False, "not an emulator ticketlens knows: functions left out (--functions on to deploy them)"
+    )
 

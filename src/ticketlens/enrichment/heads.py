@@ -65,7 +65,9 @@ class ClassifierHead:
         self.shift: ShiftCalibration | None = None
         if fmt == SHIFT_HEAD_FORMAT:
             coef = np.asarray(arrays["shift_coef"], dtype=np.float64)
-            self.shift = ShiftCalibration(np.asarray(arrays["prototypes"]), int(arrays["shift_k"]), tuple(coef.tolist()))
+            self.shift = ShiftCalibration(
+                np.asarray(arrays["prototypes"]), int(arrays["shift_k"]), tuple(coef.tolist())
+            )
         if self.layers[-1][0].shape[1] != len(self.labels):
             raise ValueError("last layer width does not match the number of labels")
         if self.layers[0][0].shape[0] != self.mean.shape[0]:

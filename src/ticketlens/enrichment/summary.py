@@ -64,7 +64,7 @@ HANDLE_RE = re.compile(r"(?<![\w@])@\w+(?:['’]s\b)?")
 PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().-]{7,18}\d(?!\w)")
 HASHTAG_RE = re.compile(r"(?<![\w#])#\w+")
 MAX_WORD_CHARS = 40
-LONG_TOKEN_RE = re.compile(r"\S{%d,}" % (MAX_WORD_CHARS + 1))  # blobs, hashes, tracking ids
+LONG_TOKEN_RE = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")  # blobs, hashes, tracking ids
 AGENT_SIGNATURE_RE = re.compile(r"(?<!\w)\^\w{1,4}\b")  # "^TJ" initials from social care teams
 # "(1/2)", "2-of-2 -" at either end of a tweet
 THREAD_MARKER_RE = re.compile(
@@ -158,22 +158,36 @@ _PROBLEM_CUE_RE = _cue_re(tuple(c for c in NEED_CUES if c not in {"help", "need*
 REPLY_SUBJECT_RE = re.compile(r"^\s*(?:(?:re|fwd?|aw|tr|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # Words that carry no content of their own (for the "content" feature).
 FUNCTION_WORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "so", "to", "of", "for", "with", "in", "on", "at", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "i", "me", "my", "we", "our", "us", "you", "your", "u", "ur", "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "when", "where", "why", "how", "all", "any", "both", "each", "more", "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "than", "too", "very", "can", "will", "just", "don", "should", "now", "do", "does", "did", "have", "has", "had", "would", "could", "im", "it's", "get", "got", "please", "thanks", "thank", "hi", "hello", "hey", "yes", "ok", "okay", "also", "still", "even", "really", "already", "back", "again", "guys", "anyone", "someone", "something", "anything", "help", "know", "let", "need", "want", "one"]
+    ["a", "an", "the", "and", "or", "but", "so", "to", "of", "for", "with", "in", "on", "at", "by", "from", "as", "is",
+     "are", "was", "were", "be", "been", "being", "am", "i", "me", "my", "we", "our", "us", "you", "your", "u", "ur",
+     "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what",
+     "which", "who", "whom", "when", "where", "why", "how", "all", "any", "both", "each", "more", "most", "other",
+     "some", "such", "no", "nor", "not", "only", "own", "same", "than", "too", "very", "can", "will", "just", "don",
+     "should", "now", "do", "does", "did", "have", "has", "had", "would", "could", "im", "it's", "get", "got", "please",
+     "thanks", "thank", "hi", "hello", "hey", "yes", "ok", "okay", "also", "still", "even", "really", "already", "back",
+     "again", "guys", "anyone", "someone", "something", "anything", "help", "know", "let", "need", "want", "one"]
 )
 
 # Abbreviations whose final period does not end a sentence; the "weak" ones do when the
 # next word starts with a capital ("... etc. Then").
 STRONG_ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "e.g", "i.e", "eg", "ie", "approx", "fig", "inc", "ltd", "corp", "dept", "est", "ref", "cf", "viz"]
+    ["mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "e.g", "i.e", "eg", "ie", "approx", "fig", "inc", "ltd",
+     "corp", "dept", "est", "ref", "cf", "viz"]
 )
-WEAK_ABBREVIATIONS = frozenset(["etc", "a.m", "p.m", "am", "pm", "u.s", "u.k", "co", "acct", "no", "nos", "tel", "ext", "min", "max"])
+WEAK_ABBREVIATIONS = frozenset(
+    ["etc", "a.m", "p.m", "am", "pm", "u.s", "u.k", "co", "acct", "no", "nos", "tel", "ext", "min", "max"]
+)
 # Clause boundaries a long sentence may be cut before (the cut keeps what precedes).
 CLAUSE_WORDS = frozenset(
-    ["but", "and", "because", "so", "which", "since", "although", "though", "while", "whereas", "when", "as", "however", "or", "then", "yet", "unless", "until", "after", "before", "if"]
+    ["but", "and", "because", "so", "which", "since", "although", "though", "while", "whereas", "when", "as", "however",
+     "or", "then", "yet", "unless", "until", "after", "before", "if"]
 )
 # Words a cut must not end on.
 DANGLING_WORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "so", "to", "of", "for", "with", "in", "on", "at", "by", "from", "as", "is", "are", "was", "were", "be", "been", "my", "your", "our", "their", "his", "her", "its", "this", "that", "these", "those", "which", "who", "because", "since", "if", "when", "while", "than", "i", "we", "you", "they", "he", "she", "it", "not", "no", "very", "just", "also"]
+    ["a", "an", "the", "and", "or", "but", "so", "to", "of", "for", "with", "in", "on", "at", "by", "from", "as", "is",
+     "are", "was", "were", "be", "been", "my", "your", "our", "their", "his", "her", "its", "this", "that", "these",
+     "those", "which", "who", "because", "since", "if", "when", "while", "than", "i", "we", "you", "they", "he", "she",
+     "it", "not", "no", "very", "just", "also"]
 )
 
 # --- the attribution frame ("Customer ...") ---------------------------------------------
@@ -181,7 +195,9 @@ Framing = Literal["none", "prefix", "rewrite"]
 # "I'm locked out" -> "Customer is locked out"; anything else -> "Customer: <their words>".
 # These are the only words a summary may contain that the ticket does not.
 # Present-tense verbs a customer leads with ("I need ..." -> "Customer needs ...").
-_AGREEING_VERBS = ("need", "want", "keep", "get", "receive", "see", "think", "feel", "use", "own", "live", "order", "pay")
+_AGREEING_VERBS = (
+    "need", "want", "keep", "get", "receive", "see", "think", "feel", "use", "own", "live", "order", "pay"
+)
 _I_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), replacement)
     for pattern, replacement in (
@@ -337,9 +353,8 @@ def _is_boundary(text: str, match: re.Match[str], line_end: int) -> bool:
         return False
     if word in WEAK_ABBREVIATIONS:
         return next_upper and not rest[0].isdigit()
-    if len(word) == 1 and word.isalpha() and word != "i" and rest[0].isupper():
-        return False  # an initial: "J. Smith"
-    return True
+    initial = len(word) == 1 and word.isalpha() and word != "i" and rest[0].isupper()  # "J. Smith"
+    return not initial
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
@@ -364,7 +379,8 @@ _GREETING_RE = re.compile(
 )
 _SIGNOFF_TAIL_RE = re.compile(
     # a sign-off after punctuation ("..., thanks!"), never the end of a clause ("would thank you")
-    r"(?:(?<=[,;:.!?])|\s[-–—])\s*\b(?:" + "|".join(SIGNOFF_WORDS) + r")\b(?:\s+(?:so much|a lot|again|very much|in advance))?"
+    r"(?:(?<=[,;:.!?])|\s[-–—])\s*\b(?:" + "|".join(SIGNOFF_WORDS) + r")\b"
+    r"(?:\s+(?:so much|a lot|again|very much|in advance))?"
     r"(?:[\s,!.-]+[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)?[\s!.]*$",
     re.IGNORECASE,
 )

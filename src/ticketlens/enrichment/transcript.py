@@ -15,7 +15,8 @@ CUSTOMER_ROLES = frozenset(
     ["customer", "client", "user", "caller", "member", "guest", "buyer", "patient", "policyholder", "visitor", "me"]
 )
 AGENT_ROLES = frozenset(
-    ["agent", "support", "rep", "representative", "advisor", "adviser", "assistant", "bot", "chatbot", "operator", "staff", "csr", "associate", "specialist", "helpdesk"]
+    ["agent", "support", "rep", "representative", "advisor", "adviser", "assistant", "bot", "chatbot", "operator",
+     "staff", "csr", "associate", "specialist", "helpdesk"]
 )
 # an optional [12:03] / 12:03:44 stamp, the role (optionally numbered: "Agent 2"), a colon
 _LABEL = re.compile(

@@ -36,32 +36,48 @@ def _rule(name: str, points: float, why: str, *phrases: str) -> Rule:
 # that fires adds STACKING_POINTS, and the small signals below nudge it within or across a band.
 STAKE_RULES: tuple[Rule, ...] = (
     _rule("outage", 3.5, "many users lose service at once: every minute costs all of them",
-          r"outage", r"(?:site|service|app|system|server|platform|website|api|everything)\s+(?:is\s+|are\s+)?(?:completely\s+)?down",
-          r"down for (?:everyone|all|us)", r"production (?:is )?down", r"(?:nobody|no one|none of us)(?: \w+){0,4}? (?:can|could|is able to)",
+          r"outage",
+          r"(?:site|service|app|system|server|platform|website|api|everything)\s+(?:is\s+|are\s+)?(?:completely\s+)?down",
+          r"down for (?:everyone|all|us)", r"production (?:is )?down",
+          r"(?:nobody|no one|none of us)(?: \w+){0,4}? (?:can|could|is able to)",
           r"none of (?:our|my|the)",
           r"(?:whole|entire) (?:team|company|org|organi[sz]ation|office|staff|department|school|firm|workspace|tenant)",
-          r"(?:company|org|organi[sz]ation|office)[- ]wide", r"all (?:of )?(?:our|my) (?:users|customers|staff|team|employees|agents|stores|sites)",
+          r"(?:company|org|organi[sz]ation|office)[- ]wide",
+          r"all (?:of )?(?:our|my) (?:users|customers|staff|team|employees|agents|stores|sites)",
           r"everyone (?:at|in|on)", r"\d+ (?:people|users|staff|employees|agents) (?:can'?t|cannot|are blocked)",
-          r"losing (?:money|sales|revenue|orders|customers)", r"(?:customers|clients) can'?t (?:pay|order|check ?out|buy|log ?in)",
+          r"losing (?:money|sales|revenue|orders|customers)",
+          r"(?:customers|clients) can'?t (?:pay|order|check ?out|buy|log ?in)",
           r"502", r"503", r"500 (?:error|internal)"),
-    _rule("security_incident", 3.2, "an incident at the organisation's level (ransomware, leaked customer data) spreads while it waits",
-          r"ransomware", r"malware", r"data breach", r"security incident", r"(?:customer|client|patient|user|employee)s?['’]? (?:data|records|details|information|passwords) (?:was |were |has been |have been |got )?(?:leaked|exposed|stolen|compromised|published)",
-          r"(?:admin|administrator|root|company|corporate) account (?:was |has been |got )?(?:hacked|compromised|taken over)", r"(?:all|many|several) (?:of )?(?:our )?accounts (?:were |have been |got )?(?:hacked|compromised)"),
+    _rule("security_incident", 3.2,
+          "an incident at the organisation's level (ransomware, leaked customer data) spreads while it waits",
+          r"ransomware", r"malware", r"data breach", r"security incident",
+          r"(?:customer|client|patient|user|employee)s?['’]? (?:data|records|details|information|passwords) "
+          r"(?:was |were |has been |have been |got )?(?:leaked|exposed|stolen|compromised|published)",
+          r"(?:admin|administrator|root|company|corporate) account (?:was |has been |got )?"
+          r"(?:hacked|compromised|taken over)",
+          r"(?:all|many|several) (?:of )?(?:our )?accounts (?:were |have been |got )?(?:hacked|compromised)"),
     _rule("security_breach", 2.6, "account takeover or data exposure: harm grows until contained",
           r"hack(?:ed|er|ers)?", r"breach(?:ed)?", r"compromised", r"unauthori[sz]ed", r"fraud(?:ulent)?",
           r"stolen", r"phishing", r"identity theft", r"someone (?:else )?(?:has )?(?:logged|accessed|used|changed)",
           r"(?:didn'?t|did not|never) (?:make|authori[sz]e|recogni[sz]e|request)", r"not recogni[sz]ed?",
           r"suspicious (?:activity|login|sign-?in|transaction|charge|email)s?", r"data leak", r"leaked"),
     _rule("money_lost", 2.5, "the customer is out of pocket: refunds get harder with time",
-          r"charged (?:me )?twice", r"double[- ]charged", r"charged (?:me )?again", r"money (?:is )?(?:missing|gone|lost)",
+          r"charged (?:me )?twice", r"double[- ]charged", r"charged (?:me )?again",
+          r"money (?:is )?(?:missing|gone|lost)",
           r"lost (?:my )?money", r"overcharged", r"wrong amount", r"took (?:my )?money", r"not (?:been )?refunded",
           r"still (?:haven'?t|have not) (?:received|got(?:ten)?) (?:my )?(?:refund|money)", r"deducted twice",
           r"charged .{0,40}?twice", r"(?:left|taken from|gone from) my (?:account|balance|bank)",
-          r"unauthori[sz]ed (?:transfer|payment|charge|withdrawal|transaction)s?", r"made a (?:transfer|payment|purchase)", r"never (?:reached|arrived)",
+          r"unauthori[sz]ed (?:transfer|payment|charge|withdrawal|transaction)s?",
+          r"made a (?:transfer|payment|purchase)", r"never (?:reached|arrived)",
           r"bounced back"),
     _rule("data_loss", 3.2, "lost customer data may be unrecoverable if not caught now",
-          r"data loss", r"lost (?:all|my|our|\d+) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|photos|reports|dashboards|emails|messages|invoices|orders|history|entries|backups)",
-          r"(?:all|my|our|\d+ of (?:my|our|the)|(?:all|most|half|some) of (?:my|our|the)) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|photos|reports|dashboards|emails|messages|invoices|orders|history|entries|backups) (?:have |has |are |is |were |got )?(?:just |all |now |completely )?(?:disappeared|vanished|gone|missing|deleted|wiped|erased)"),
+          r"data loss",
+          r"lost (?:all|my|our|\d+) (?:\w+ )?(?:data|files|work|events|notes|projects|contacts|documents|records|"
+          r"photos|reports|dashboards|emails|messages|invoices|orders|history|entries|backups)",
+          r"(?:all|my|our|\d+ of (?:my|our|the)|(?:all|most|half|some) of (?:my|our|the)) (?:\w+ )?"
+          r"(?:data|files|work|events|notes|projects|contacts|documents|records|photos|reports|dashboards|emails|messages|"
+          r"invoices|orders|history|entries|backups) (?:have |has |are |is |were |got )?"
+          r"(?:just |all |now |completely )?(?:disappeared|vanished|gone|missing|deleted|wiped|erased)"),
     _rule("blocked", 2.5, "the customer cannot do their work at all",
           r"can'?t do (?:any|my) (?:work|job)", r"blocking (?:me|us)", r"blocked from", r"locked out",
           r"completely (?:stuck|broken|blocked)", r"not working at all", r"nothing works", r"can'?t work",
@@ -70,14 +86,17 @@ STAKE_RULES: tuple[Rule, ...] = (
     _rule("deadline", 2.5, "a stated deadline turns a normal request into a race",
           r"(?<!not )(?<!not very )(?<!isn't )urgent(?:ly)?", r"asap", r"immediately", r"right away", r"emergency",
           r"(?:hard )?deadline", r"tonight", r"by tomorrow", r"within the hour", r"in \d+ (?:minutes|hours)",
-          r"time[- ]sensitive", r"(?:this|tomorrow) (?:morning|afternoon|evening)", r"before noon", r"end of (?:the )?day",
-          r"(?:demo|meeting|presentation|flight|call|pitch|deadline|launch|event) (?:is )?(?:today|tonight|tomorrow|in \d+)",
+          r"time[- ]sensitive", r"(?:this|tomorrow) (?:morning|afternoon|evening)", r"before noon",
+          r"end of (?:the )?day",
+          r"(?:demo|meeting|presentation|flight|call|pitch|deadline|launch|event) (?:is )?"
+          r"(?:today|tonight|tomorrow|in \d+)",
           r"before (?:my|our|the) (?:meeting|demo|launch|deadline|presentation|flight|board|call|pitch)",
           r"(?:by|before|until|no later than) (?:today|tonight|tomorrow|end of (?:the )?day|eod|close of business|cob)",
           r"(?:response|reply|answer|fix|resolution|solution|update|callback|refund) (?:by |before )?(?:today|tonight)",
           r"(?:need|expect|want|must have|require)\w*(?: \w+){0,5} (?:today|tonight)"),
     _rule("stated_priority", 2.5, "the customer states the priority in the text; one signal, not the verdict",
-          r"(?:priority|severity|sev|prio|urgency)\s*[:=-]?\s*(?:p?[01]|critical|urgent|highest|blocker|high)", r"sev ?[-:]?1", r"p[01] (?:issue|incident|ticket|bug)"),
+          r"(?:priority|severity|sev|prio|urgency)\s*[:=-]?\s*(?:p?[01]|critical|urgent|highest|blocker|high)",
+          r"sev ?[-:]?1", r"p[01] (?:issue|incident|ticket|bug)"),
     _rule("soon", 1.5, "a date later this week or month makes it worth planning, not rushing",
           r"this week", r"next week", r"by (?:monday|tuesday|wednesday|thursday|friday|the end of)",
           r"end of (?:the )?(?:month|week|quarter)", r"(?:renewal|budget review) is coming"),
@@ -195,7 +214,8 @@ def assess(
     the confidence that it is low: flagged correctly, or low by the rules anyway."""
     flags = no_action if no_action is not None else [None] * len(texts)
     results = []
-    for text, intent, negative, priority, flag in zip(texts, intents, negative_probabilities, priorities, flags, strict=True):
+    rows = zip(texts, intents, negative_probabilities, priorities, flags, strict=True)
+    for text, intent, negative, priority, flag in rows:
         score, reasons = urgency_score(text, intent, negative, priority)
         probabilities = level_probabilities(score, slope, floor)
         if flag is not None:
@@ -236,7 +256,9 @@ class Explanation:
     thresholds: tuple[tuple[Urgency, float], ...]
 
 
-_BANDS: tuple[tuple[Urgency, float], ...] = tuple((level, THRESHOLDS[level]) for level in ("medium", "high", "critical"))
+_BANDS: tuple[tuple[Urgency, float], ...] = tuple(
+    (level, THRESHOLDS[level]) for level in ("medium", "high", "critical")
+)
 
 
 def level_of(score: float) -> Urgency:
@@ -260,7 +282,8 @@ def explain(
     reasons), spelled out for a reader: the board's ticket page shows it.
     """
     stakes: list[Contribution] = [
-        Contribution(f"intent:{intent}", INTENT_POINTS.get(intent, 0.0), "what this intent implies before the text says more")
+        Contribution(f"intent:{intent}", INTENT_POINTS.get(intent, 0.0),
+                     "what this intent implies before the text says more")
     ]
     for rule in STAKE_RULES:
         match = rule.pattern.search(text)

@@ -61,7 +61,8 @@ def hostile_corpus(prefix: str, created_at: int, big: bool = True) -> list[Hosti
                 .replace(b"Caf\\u00e9", "Café".encode("latin-1")), "rejected", "not UTF-8"),
         Hostile("created_at as ISO string", f"{key}/iso.json",
                 _json(_ticket(f"{p}-iso", "2025-11-23T10:00:00Z")), "rejected", "created_at"),  # type: ignore[arg-type]
-        Hostile("created_at negative", f"{key}/negative.json", _json(_ticket(f"{p}-neg", -5)), "rejected", "created_at"),
+        Hostile("created_at negative", f"{key}/negative.json", _json(_ticket(f"{p}-neg", -5)), "rejected",
+                "created_at"),
         Hostile("created_at huge", f"{key}/huge.json", _json(_ticket(f"{p}-huge", 99_999_999_999)), "rejected",
                 "created_at"),
         Hostile("created_at NaN", f"{key}/nan.json",

@@ -90,8 +90,10 @@ class HarnessReport:
     def lines(self) -> list[str]:
         return [
             f"emulator            {self.emulator}",
-            f"tickets             {self.tickets} good + {self.hostile} hostile objects, {self.kills} kill -9 of the worker",
-            f"drained in          {self.drain_s:.1f} s ({self.tickets_per_s:.1f} good tickets/s, kills and retries included)",
+            f"tickets             {self.tickets} good + {self.hostile} hostile objects, "
+            f"{self.kills} kill -9 of the worker",
+            f"drained in          {self.drain_s:.1f} s "
+            f"({self.tickets_per_s:.1f} good tickets/s, kills and retries included)",
             f"accounted for       {self.raw_objects} raw objects = {self.stored} stored + {self.rejects} rejects"
             f" + {self.duplicates} duplicates",
             f"dead-letter queue   {self.dlq}",
@@ -213,7 +215,9 @@ def run(config: HarnessConfig, say: Any = print) -> HarnessReport:
         good = [factory.make(STAMP + n) for n in range(config.tickets)]
         corpus = hostile_corpus(f"f{suffix}", created_at=STAMP, big=config.big)
         report.hostile = len(corpus)
-        uploads: list[tuple[str, bytes]] = [(object_key(t), t.model_dump_json(exclude_none=True).encode()) for t in good]
+        uploads: list[tuple[str, bytes]] = [
+            (object_key(t), t.model_dump_json(exclude_none=True).encode()) for t in good
+        ]
         uploads += [(h.key, h.body) for h in corpus if not h.after]
         random.Random(config.seed).shuffle(uploads)
 
@@ -335,7 +339,7 @@ def _count_writes(store: Any) -> str:
         try:
             if _stream_writes(aws, s, stream_arn).get("stream-probe"):
                 break
-        except Exception as error:  # noqa: BLE001 - LocalStack: the stream is still starting
+        except Exception as error:
             if "not currently ACTIVE" not in str(error) or time.monotonic() > deadline:
                 raise
         if time.monotonic() > deadline:

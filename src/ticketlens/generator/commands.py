@@ -96,7 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how_many.add_argument(
         "--burst", type=_positive_int, metavar="N", help="write N tickets as fast as possible (load tests, datasets)"
     )
-    parser.add_argument("--rate", type=_rate, metavar="PER_MIN", help="average tickets per minute instead of one every 8-15 s")
+    parser.add_argument(
+        "--rate", type=_rate, metavar="PER_MIN", help="average tickets per minute instead of one every 8-15 s"
+    )
     parser.add_argument("--seed", help="make texts and labels reproducible (with --start, ids and timestamps too)")
     parser.add_argument(
         "--start", type=_timestamp, metavar="TIME",

@@ -187,7 +187,9 @@ def _work_email(_: random.Random, lookup: Lookup) -> str:
 
 def _username(rng: random.Random, lookup: Lookup) -> str:
     base = lookup("first_name").lower()
-    return rng.choice((f"{base}{rng.randint(1, 9999)}", f"{base}_{lookup('last_name')[:3].lower()}", f"the_real_{base}"))
+    return rng.choice(
+        (f"{base}{rng.randint(1, 9999)}", f"{base}_{lookup('last_name')[:3].lower()}", f"the_real_{base}")
+    )
 
 
 def _version(rng: random.Random, _: Lookup) -> str:

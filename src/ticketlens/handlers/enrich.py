@@ -331,7 +331,8 @@ class Batch:
         # Key on what is enriched: the ETag of the bytes actually read.
         ref = ObjectRef(bucket=ref.bucket, key=ref.key, etag=raw.etag or ref.etag)
         if not raw.complete:
-            reason = f"object too large: {raw.size:,} bytes, over the {limit:,}-byte limit (TICKETLENS_MAX_OBJECT_BYTES)"
+            reason = (f"object too large: {raw.size:,} bytes, over the {limit:,}-byte limit "
+                      "(TICKETLENS_MAX_OBJECT_BYTES)")
             return _Item(ref=ref, rejected=Rejected.of(ref.where, reason, raw.body, raw_size=raw.size))
         parsed = parse_ticket(raw.body, where=ref.where)
         if isinstance(parsed, Rejected):

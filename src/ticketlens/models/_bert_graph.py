@@ -207,7 +207,7 @@ def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, outp
         return [w.op(self_scope, "Unsqueeze", [size, axis]) for size, axis in zip((batch, seq), axes, strict=True)]
 
     def heads_shape() -> str:
-        dims = sizes() + [w.const(self_scope, _i64(-1)), w.const(self_scope, _i64(config.head_width))]
+        dims = [*sizes(), w.const(self_scope, _i64(-1)), w.const(self_scope, _i64(config.head_width))]
         return w.op(self_scope, "Concat", dims, axis=0)
 
     def split_heads(x: str, shape: str) -> str:
@@ -225,7 +225,7 @@ def _layer(w: _Writer, config: BertConfig, index: int, x: str, mask: _Mask, outp
     scores = w.op(self_scope, "Add", [w.op(self_scope, "Mul", [scores, scale]), mask.additive])
     probs = w.op(self_scope, "Softmax", [scores], axis=-1)
     context = w.op(self_scope, "Transpose", [w.op(self_scope, "MatMul", [probs, value])], perm=[0, 2, 1, 3])
-    merged = w.op(self_scope, "Concat", sizes() + [w.const(self_scope, _i64(-1))], axis=0)
+    merged = w.op(self_scope, "Concat", [*sizes(), w.const(self_scope, _i64(-1))], axis=0)
     context = w.op(self_scope, "Reshape", [context, merged], allowzero=0)
 
     out_scope = f"{scope}/attention/output"

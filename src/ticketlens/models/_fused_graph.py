@@ -60,13 +60,6 @@ def fused_bert_graph(folder: Path) -> onnx.ModelProto:
         matmul = matmul_weight_names(i)
         last = i == config.layers - 1
 
-        def skip_layer_norm(k: int, x: str, residual: str, module: str, output: str) -> onnx.NodeProto:
-            params = [f"{p}.{module}.LayerNorm.weight", f"{p}.{module}.LayerNorm.bias", f"{p}.{module}.dense.bias"]
-            return helper.make_node(
-                "SkipLayerNormalization", [x, residual, *params], [output],
-                name=f"SkipLayerNorm_AddBias_{k}", domain=CONTRIB, epsilon=config.epsilon,
-            )
-
         context = f"{scope}/attention/self/Reshape_3_output_0"
         attended = f"{scope}/attention/output/LayerNorm/LayerNormalization_output_0"
         inner = f"{scope}/intermediate/dense/MatMul_output_0"
@@ -78,13 +71,14 @@ def fused_bert_graph(folder: Path) -> onnx.ModelProto:
                 name=f"Attention_{i}", domain=CONTRIB, num_heads=config.heads,
             ),
             _matmul(f"{scope}/attention/output/dense", context, matmul["attention"]),
-            skip_layer_norm(2 * i, f"{scope}/attention/output/dense/MatMul_output_0", hidden, "attention.output",
-                            attended),
+            _skip_layer_norm(2 * i, f"{scope}/attention/output/dense/MatMul_output_0", hidden,
+                             f"{p}.attention.output", attended, config.epsilon),
             _matmul(f"{scope}/intermediate/dense", attended, matmul["intermediate"]),
             helper.make_node("BiasGelu", [inner, f"{p}.intermediate.dense.bias"], [gelu], name=f"Gelu_AddBias_{i}",
                              domain=CONTRIB),
             _matmul(f"{scope}/output/dense", gelu, matmul["output"]),
-            skip_layer_norm(2 * i + 1, f"{scope}/output/dense/MatMul_output_0", attended, "output", out),
+            _skip_layer_norm(2 * i + 1, f"{scope}/output/dense/MatMul_output_0", attended, f"{p}.output", out,
+                             config.epsilon),
         ]
         hidden = out
         named += [f"{p}.attention.output.dense.bias", f"{p}.attention.output.LayerNorm.weight",
@@ -112,6 +106,14 @@ def fused_bert_graph(folder: Path) -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=opsets, ir_version=IR_VERSION)
     model.producer_name, model.producer_version = PRODUCER
     return model
+
+
+def _skip_layer_norm(k: int, x: str, residual: str, module: str, output: str, epsilon: float) -> onnx.NodeProto:
+    params = [f"{module}.LayerNorm.weight", f"{module}.LayerNorm.bias", f"{module}.dense.bias"]
+    return helper.make_node(
+        "SkipLayerNormalization", [x, residual, *params], [output],
+        name=f"SkipLayerNorm_AddBias_{k}", domain=CONTRIB, epsilon=epsilon,
+    )
 
 
 def _matmul(scope: str, x: str, weight: str) -> onnx.NodeProto:

@@ -74,7 +74,7 @@ def export_with_torch(source: Path, target: Path) -> None:
             out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return out.last_hidden_state
 
-    example = tuple(torch.ones(2, 16, dtype=torch.long) for _ in range(2)) + (torch.zeros(2, 16, dtype=torch.long),)
+    example = (*(torch.ones(2, 16, dtype=torch.long) for _ in range(2)), torch.zeros(2, 16, dtype=torch.long))
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about shapes that are fixed here

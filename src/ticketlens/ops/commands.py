@@ -289,8 +289,10 @@ def clean(store: Any) -> None:
     for queue in (s.queue_name, s.dlq_name):
         aws.sqs.purge_queue(QueueUrl=store.queue_url(queue))
     for table_name in (s.table_name, s.idempotency_table):
-        key_names = [k["AttributeName"] for k in aws.dynamodb.describe_table(TableName=table_name)["Table"]["KeySchema"]]
-        kwargs: dict[str, Any] = {"TableName": table_name, "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(key_names))),
+        key_schema = aws.dynamodb.describe_table(TableName=table_name)["Table"]["KeySchema"]
+        key_names = [k["AttributeName"] for k in key_schema]
+        kwargs: dict[str, Any] = {"TableName": table_name,
+                                  "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(key_names))),
                                   "ExpressionAttributeNames": {f"#k{i}": k for i, k in enumerate(key_names)}}
         while True:
             page = aws.dynamodb.scan(**kwargs)
@@ -470,5 +472,6 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     with handler_output_to(sys.stderr):
         response = lambda_handler(event, context)
     print(json.dumps(response, indent=2, default=str))
-    print(f"duration {1000 * (time.monotonic() - started):.0f} ms   request id {context.aws_request_id}", file=sys.stderr)
+    print(f"duration {1000 * (time.monotonic() - started):.0f} ms   request id {context.aws_request_id}",
+          file=sys.stderr)
     return 0

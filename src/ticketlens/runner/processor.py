@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="override the template's BatchSize")
     parser.add_argument("--window", type=float, help="override the template's batching window (seconds)")
     parser.add_argument("--retry-delay", type=int, metavar="S",
-                        help="make failed messages visible again after S seconds (default: the queue's visibility timeout)")
+                        help="make failed messages visible again after S seconds "
+                             "(default: the queue's visibility timeout)")
     parser.add_argument("--template", help="template.yaml to read the event source settings from")
     parser.add_argument("--setup", action="store_true", help="deploy template.yaml to the endpoint first (emulators)")
     parser.add_argument("--wait-endpoint", type=float, default=0, metavar="S",

@@ -189,7 +189,8 @@ def table(rows: list[dict[str, float]]) -> str:
     p = projection(rows)
     lines.append(f"projected to {p['rows']:,} tickets (linear): {p['snapshot_rss_mb'] / 1024:.1f} GB in memory, "
                  f"{p['bytes_at_rest'] / 1e9:.1f} GB at rest, search p50 {p['search_p50_ms'] / 1000:.1f} s, "
-                 f"batch of 10 p50 {p['batch10_p50_ms'] / 1000:.1f} s, build {p['build_s_at_measured_rate'] / 3600:.1f} h "
+                 f"batch of 10 p50 {p['batch10_p50_ms'] / 1000:.1f} s, "
+                 f"build {p['build_s_at_measured_rate'] / 3600:.1f} h "
                  "at the measured rate")
     return "\n".join(lines)
 

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--index", metavar="PATH",
                        help="index folder or s3://bucket/prefix/ (default: the deployed stack's index)")
-    where.add_argument("--endpoint", metavar="URL", help="AWS endpoint for the stack's index (default $AWS_ENDPOINT_URL)")
+    where.add_argument("--endpoint", metavar="URL",
+                       help="AWS endpoint for the stack's index (default $AWS_ENDPOINT_URL)")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="one JSON object per line")
 
@@ -43,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = verbs.add_parser("build", parents=[where],
                          help="enrich (or read already enriched) JSON-lines tickets and add them to an index",
                          description="Read tickets as `ticketlens enrich` does (bare {\"body\": ...} lines included; "
-                                     "lines that already carry an enrichment with an embedding are not enriched again), "
+                                     "lines that already carry an enrichment with an embedding are not enriched "
+                                     "again), "
                                      "give each its similar tickets, duplicate and incident from the index so far, and "
                                      "append them in chunks. Prints a summary on stderr.")
     p.add_argument("input", help="JSON-lines file, or - for stdin")
@@ -135,30 +137,23 @@ def _table(hits: list[Any]) -> str:
 # ------------------------------------------------------------------------- build --
 def _tickets(source: str, strict: bool) -> Iterator[tuple[int, Any]]:
     """(line number, EnrichedTicket | RawTicket | Rejected) per non-blank line."""
-    from ticketlens.enrichment.commands import with_identity
+    from ticketlens.enrichment.commands import read_lines, with_identity
     from ticketlens.schemas import EnrichedTicket, parse_ticket
 
-    handle = sys.stdin if source == "-" else open(source, encoding="utf-8", errors="replace")
     now = int(time.time())
-    try:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"line {number}"
+    for number, line in read_lines(source):
+        where = f"line {number}"
+        try:
+            data = json.loads(line)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("enrichment"), dict) and data["enrichment"].get("embedding"):
             try:
-                data = json.loads(line)
+                yield number, EnrichedTicket.model_validate(data)
+                continue
             except ValueError:
-                data = None
-            if isinstance(data, dict) and isinstance(data.get("enrichment"), dict) and data["enrichment"].get("embedding"):
-                try:
-                    yield number, EnrichedTicket.model_validate(data)
-                    continue
-                except ValueError:
-                    pass  # not a complete enriched record: treat it as a raw ticket
-            yield number, parse_ticket(line if strict else with_identity(line, number, now), where)
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
+                pass  # not a complete enriched record: treat it as a raw ticket
+        yield number, parse_ticket(line if strict else with_identity(line, number, now), where)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -332,7 +327,8 @@ def cmd_incidents(args: argparse.Namespace) -> int:
             print("no incidents")
         for item in found:
             print(f"{item['incident']}  {item['size']} tickets from {item['customers']} customers  "
-                  f"{_when(item['first_seen'])} .. {_when(item['last_seen'])}  {item['intents']}\n    {item['summary']}")
+                  f"{_when(item['first_seen'])} .. {_when(item['last_seen'])}  {item['intents']}\n"
+                  f"    {item['summary']}")
         return 0
     return _guarded(run, args)
 

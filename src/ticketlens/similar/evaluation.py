@@ -202,7 +202,7 @@ def duplicate_recall(data: DuplicateSet) -> dict[str, dict[str, list[float]]]:
         for name, variant in variants().items():
             found = [corpus.ids[t] in wanted for t in _top(variant(scores), 10)]
             hits[name][split].append([any(found[:1]), any(found[:5]), any(found[:10])])
-    return {name: {h: np.mean(v, axis=0).tolist() + [len(v)] for h, v in by_half.items()}
+    return {name: {h: [*np.mean(v, axis=0).tolist(), len(v)] for h, v in by_half.items()}
             for name, by_half in hits.items()}
 
 
@@ -279,8 +279,10 @@ def calibrate_similar_floor(corpora: Sequence[tuple[Corpus, np.ndarray]], score:
                     seen[h][b] += 1
                     same[h][b] += agrees
     rate = {h: np.divide(same[h], np.maximum(seen[h], 1)) for h in "AB"}
-    floor = next((float(b) for b, r, n in zip(bins, rate["A"], seen["A"], strict=True) if n >= 20 and r >= SIMILAR_PRECISION),
-                 float(bins[-1]))
+    floor = next(
+        (float(b) for b, r, n in zip(bins, rate["A"], seen["A"], strict=True) if n >= 20 and r >= SIMILAR_PRECISION),
+        float(bins[-1]),
+    )
     at = int(np.searchsorted(bins, floor))
     above_b = same["B"][at:].sum() / max(seen["B"][at:].sum(), 1)
     return {"floor": floor, "same_intent_above_floor_B": float(above_b),
@@ -349,7 +351,8 @@ def run_incident_scenario(seed: int, policy: Policy = DEFAULT_POLICY, batch: int
             queries = [TicketQuery(tickets[i].ticket_id, tickets[i].created_at, vectors[i], texts[i]) for i in chunk]
             found = neighbours_for(queries, index.snapshot(), policy)
             index.append([IndexRow(ticket_id=q.ticket_id, created_at=q.created_at, embedding=q.embedding,
-                                   text=q.text, incident=n.incident or "") for q, n in zip(queries, found, strict=True)])
+                                   text=q.text, incident=n.incident or "")
+                          for q, n in zip(queries, found, strict=True)])
             given.update({q.ticket_id: n.incident for q, n in zip(queries, found, strict=True)})
     in_burst = [given[t] for t in burst if given[t]]
     main = max(set(in_burst), key=in_burst.count) if in_burst else None
@@ -369,7 +372,8 @@ def incident_report(choose_seed: int = 1, report_seeds: Sequence[int] = (2, 3)) 
     lines = [f"incident rule on generated days (1,440 ordinary tickets + a 40-ticket outage burst in 30 min), "
              f"batches of 10; link chosen on seed {choose_seed}:"]
     for link in INCIDENT_LINKS:
-        lines.append("  " + run_incident_scenario(choose_seed, dataclasses.replace(DEFAULT_POLICY, incident_link=link)).line())
+        scenario = run_incident_scenario(choose_seed, dataclasses.replace(DEFAULT_POLICY, incident_link=link))
+        lines.append("  " + scenario.line())
     lines.append(f"reported with the default policy (link {DEFAULT_POLICY.incident_link}):")
     for seed in report_seeds:
         lines.append("  " + run_incident_scenario(seed, DEFAULT_POLICY).line())

@@ -109,7 +109,8 @@ def _incident(ticket: TicketQuery, combined: list[np.ndarray], seen: Snapshot,
         if allowed is not None:
             close &= allowed
         recent = close & (segment.created_at >= window_start)
-        usual += int(np.count_nonzero(close & (segment.created_at >= baseline_start) & (segment.created_at < window_start)))
+        in_baseline = (segment.created_at >= baseline_start) & (segment.created_at < window_start)
+        usual += int(np.count_nonzero(close & in_baseline))
         for r in np.flatnonzero(recent):
             tid = str(segment.ticket_id[r])
             linked.append((int(segment.created_at[r]), tid, decided.get(tid) or str(segment.incident[r])))

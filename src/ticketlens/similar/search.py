@@ -221,7 +221,7 @@ class Snapshot:
         candidates: list[tuple[float, int, int]] = []
         fetch = 2 * k + 8  # a ticket indexed twice takes two places until deduplicated
         masks = masks if masks is not None else self.masks(row_filter)
-        for s, (segment, values) in enumerate(zip(self.segments, combined, strict=True)):
+        for s, (_segment, values) in enumerate(zip(self.segments, combined, strict=True)):
             mask = masks[s]
             if mask is not None:
                 values = np.where(mask, values, -np.inf)

@@ -18,7 +18,10 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Function words that carry no topic. BM25's idf already discounts them; dropping them keeps
 # postings of long tickets short.
 STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "which", "who", "will", "with", "would", "you", "your"]
+    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "for", "from",
+     "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or",
+     "our", "she", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we",
+     "were", "what", "when", "which", "who", "will", "with", "would", "you", "your"]
 )
 
 

@@ -31,8 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     train.add_argument("--name", help="the kind recorded in a --labels head (default: the file's stem)")
     train.add_argument("--out", type=Path, help="where a --labels head goes (.npz; metrics beside it)")
     train.add_argument("--out-dir", type=Path, help="where default heads go (default: the package's heads/)")
-    train.add_argument("--data-dir", help="shared datasets folder (default: $TICKETLENS_DATASETS or ../shared/datasets)")
-    train.add_argument("--plot-dir", type=Path, help="reliability diagrams go here (default: docs/img when ./docs exists)")
+    train.add_argument("--data-dir",
+                       help="shared datasets folder (default: $TICKETLENS_DATASETS or ../shared/datasets)")
+    train.add_argument("--plot-dir", type=Path,
+                       help="reliability diagrams go here (default: docs/img when ./docs exists)")
     train.add_argument("--no-plot", action="store_true", help="skip the reliability diagrams")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--hidden", type=int, help="hidden units (0 = logistic regression); default per head")
@@ -114,7 +116,8 @@ def run_train(args: argparse.Namespace) -> int:
         kinds = HEAD_KINDS if args.head == "all" else (args.head,)
         specs = {"intent": ttrain.INTENT_SPEC, "sentiment": ttrain.SENTIMENT_SPEC, "flag": ttrain.FLAG_SPEC}
         jobs = [
-            (_spec_with_overrides(specs[k], args), ttrain.default_examples(k, data_dir, args.seed), out_dir / f"{k}.npz")
+            (_spec_with_overrides(specs[k], args), ttrain.default_examples(k, data_dir, args.seed),
+             out_dir / f"{k}.npz")
             for k in kinds
         ]
     for spec, examples, out in jobs:
@@ -138,7 +141,8 @@ def run_train(args: argparse.Namespace) -> int:
                     before, after = figures["before"], figures["after"]
                     print(
                         f"  left out {domain:18} n={after['n']:>6} accuracy {after['accuracy']:.3f}  confidence "
-                        f"{before['mean_confidence']:.3f} -> {after['mean_confidence']:.3f}  ECE {before['ece']:.3f} -> "
+                        f"{before['mean_confidence']:.3f} -> {after['mean_confidence']:.3f}  "
+                        f"ECE {before['ece']:.3f} -> "
                         f"{after['ece']:.3f} (chance {after['ece_noise_floor']:.3f}, p95 {after['ece_noise_p95']:.3f})"
                     )
     return 0
@@ -211,7 +215,8 @@ def _eval_default_splits(head, args: argparse.Namespace) -> int:  # type: ignore
     if head.kind not in HEAD_KINDS:
         print(f"ticketlens eval: a {head.kind!r} head has no default data: pass --labels", file=sys.stderr)
         return 2
-    examples = [e for e in ttrain.default_examples(head.kind, tdata.find_data_dir(args.data_dir), args.seed) if e.split == "val"]
+    defaults = ttrain.default_examples(head.kind, tdata.find_data_dir(args.data_dir), args.seed)
+    examples = [e for e in defaults if e.split == "val"]
     groups = ttrain.evaluate(head, examples, ttrain.build_features(examples, head.features))
     if args.json:
         print(json.dumps({"head": head.kind, "version": head.version, "val": groups}, indent=1))

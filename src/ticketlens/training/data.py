@@ -42,7 +42,10 @@ CLINC_OVERRIDES: dict[str, str | None] = {
     "application_status": "general_inquiry",
     **{
         name: None
-        for name in ["insurance", "insurance_change", "order", "lost_luggage", "carry_on", "flight_status", "book_flight", "book_hotel", "car_rental", "cancel_reservation", "confirm_reservation", "accept_reservations", "restaurant_reservation", "reset_settings", "sync_device", "travel_notification", "schedule_maintenance", "rollover_401k", "taxes", "w2", "income", "payday"]
+        for name in ["insurance", "insurance_change", "order", "lost_luggage", "carry_on", "flight_status",
+                     "book_flight", "book_hotel", "car_rental", "cancel_reservation", "confirm_reservation",
+                     "accept_reservations", "restaurant_reservation", "reset_settings", "sync_device",
+                     "travel_notification", "schedule_maintenance", "rollover_401k", "taxes", "w2", "income", "payday"]
     },
 }
 
@@ -50,10 +53,25 @@ CLINC_OVERRIDES: dict[str, str | None] = {
 # report that something went wrong is NEGATIVE however calmly worded; a plain question or
 # request is NEUTRAL; thanks are POSITIVE). Fine labels not listed are not used.
 BANKING77_NEGATIVE = frozenset(
-    ["Refund_not_showing_up", "balance_not_updated_after_bank_transfer", "balance_not_updated_after_cheque_or_cash_deposit", "beneficiary_not_allowed", "card_arrival", "card_not_working", "card_payment_fee_charged", "card_payment_not_recognised", "card_payment_wrong_exchange_rate", "card_swallowed", "cash_withdrawal_charge", "cash_withdrawal_not_recognised", "compromised_card", "contactless_not_working", "declined_card_payment", "declined_cash_withdrawal", "declined_transfer", "direct_debit_payment_not_recognised", "extra_charge_on_statement", "failed_transfer", "lost_or_stolen_card", "lost_or_stolen_phone", "pin_blocked", "reverted_card_payment?", "top_up_failed", "top_up_reverted", "transaction_charged_twice", "transfer_fee_charged", "transfer_not_received_by_recipient", "unable_to_verify_identity", "virtual_card_not_working", "wrong_amount_of_cash_received", "wrong_exchange_rate_for_cash_withdrawal"]
+    ["Refund_not_showing_up", "balance_not_updated_after_bank_transfer",
+     "balance_not_updated_after_cheque_or_cash_deposit", "beneficiary_not_allowed", "card_arrival", "card_not_working",
+     "card_payment_fee_charged", "card_payment_not_recognised", "card_payment_wrong_exchange_rate", "card_swallowed",
+     "cash_withdrawal_charge", "cash_withdrawal_not_recognised", "compromised_card", "contactless_not_working",
+     "declined_card_payment", "declined_cash_withdrawal", "declined_transfer", "direct_debit_payment_not_recognised",
+     "extra_charge_on_statement", "failed_transfer", "lost_or_stolen_card", "lost_or_stolen_phone", "pin_blocked",
+     "reverted_card_payment?", "top_up_failed", "top_up_reverted", "transaction_charged_twice", "transfer_fee_charged",
+     "transfer_not_received_by_recipient", "unable_to_verify_identity", "virtual_card_not_working",
+     "wrong_amount_of_cash_received", "wrong_exchange_rate_for_cash_withdrawal"]
 )
 BANKING77_NEUTRAL = frozenset(
-    ["activate_my_card", "age_limit", "apple_pay_or_google_pay", "atm_support", "automatic_top_up", "card_about_to_expire", "card_acceptance", "card_delivery_estimate", "card_linking", "change_pin", "country_support", "disposable_card_limits", "edit_personal_details", "exchange_rate", "exchange_via_app", "fiat_currency_support", "get_disposable_virtual_card", "get_physical_card", "getting_spare_card", "getting_virtual_card", "order_physical_card", "receiving_money", "supported_cards_and_currencies", "top_up_limits", "topping_up_by_card", "transfer_into_account", "transfer_timing", "verify_my_identity", "verify_source_of_funds", "visa_or_mastercard", "why_verify_identity", "top_up_by_cash_or_cheque", "terminate_account"]
+    ["activate_my_card", "age_limit", "apple_pay_or_google_pay", "atm_support", "automatic_top_up",
+     "card_about_to_expire", "card_acceptance", "card_delivery_estimate", "card_linking", "change_pin",
+     "country_support", "disposable_card_limits", "edit_personal_details", "exchange_rate", "exchange_via_app",
+     "fiat_currency_support", "get_disposable_virtual_card", "get_physical_card", "getting_spare_card",
+     "getting_virtual_card", "order_physical_card", "receiving_money", "supported_cards_and_currencies",
+     "top_up_limits", "topping_up_by_card", "transfer_into_account", "transfer_timing", "verify_my_identity",
+     "verify_source_of_funds", "visa_or_mastercard", "why_verify_identity", "top_up_by_cash_or_cheque",
+     "terminate_account"]
 )
 CLINC_NEGATIVE = frozenset(
     ["damaged_card", "report_fraud", "report_lost_card", "card_declined", "lost_luggage", "account_blocked"]
@@ -294,8 +312,11 @@ def load_own(kind: str, seed: int) -> list[Example]:
         out += stratified_split(rows, {"train": 0.9, "calib": 0.1}, seed, key="label")
     for name in OWN_EVAL_FILES:
         source = Path(name).stem
-        rows = [Example(row_text(r), r[kind], source, r[kind], "val") for r in read_jsonl(packaged_data(name)) if r.get(kind)]
-        out += rows
+        out += [
+            Example(row_text(r), r[kind], source, r[kind], "val")
+            for r in read_jsonl(packaged_data(name))
+            if r.get(kind)
+        ]
     return out
 
 
@@ -336,15 +357,21 @@ def load_flag(data_dir: Path, seed: int) -> list[Example]:
     tweets (3,000 of tweeteval: informal is not spam) and, for validation only, the first
     customer turn of every TweetSumm dialogue and the own held-out requests."""
     out: list[Example] = []
-    rows = [Example(row_text(r), r["flag"], "flag_train", r["flag"]) for r in read_jsonl(packaged_data(FLAG_TRAIN_FILE))]
+    rows = [Example(row_text(r), r["flag"], "flag_train", r["flag"])
+            for r in read_jsonl(packaged_data(FLAG_TRAIN_FILE))]
     out += stratified_split(rows, {"train": 0.85, "calib": 0.15}, seed, key="label")
-    out += [Example(row_text(r), r["flag"], "flag_eval", r["flag"], "val") for r in read_jsonl(packaged_data(FLAG_EVAL_FILE))]
+    out += [Example(row_text(r), r["flag"], "flag_eval", r["flag"], "val")
+            for r in read_jsonl(packaged_data(FLAG_EVAL_FILE))]
     for example in load_intent_public(data_dir, seed):
         label = "thanks" if example.fine == "thank_you" else NO_FLAG
         out.append(replace(example, label=label))
     for name in ("cs_train.jsonl", "cs_calls_train.jsonl", "cs_scope_train.jsonl"):
         source = Path(name).stem
-        requests = [Example(row_text(r), NO_FLAG, source, r["intent"]) for r in read_jsonl(packaged_data(name)) if r.get("intent") in REQUEST_INTENTS]
+        requests = [
+            Example(row_text(r), NO_FLAG, source, r["intent"])
+            for r in read_jsonl(packaged_data(name))
+            if r.get("intent") in REQUEST_INTENTS
+        ]
         out += stratified_split(requests, {"train": 0.9, "calib": 0.1}, seed, key="label")
     # complaints and calm reports in tweet and chat form: without them, "tweet-shaped" reads as spam
     for name in ("cs_train.jsonl", "cs_tweets_train.jsonl"):
@@ -360,7 +387,11 @@ def load_flag(data_dir: Path, seed: int) -> list[Example]:
     out += stratified_split([tweets[i] for i in keep], {"train": 0.9, "calib": 0.1}, seed)
     for name in OWN_EVAL_FILES:
         source = Path(name).stem
-        out += [Example(row_text(r), NO_FLAG, source, r["intent"], "val") for r in read_jsonl(packaged_data(name)) if r.get("intent") in REQUEST_INTENTS]
+        out += [
+            Example(row_text(r), NO_FLAG, source, r["intent"], "val")
+            for r in read_jsonl(packaged_data(name))
+            if r.get("intent") in REQUEST_INTENTS
+        ]
     out += load_tweetsumm_openers(data_dir)
     return out
 

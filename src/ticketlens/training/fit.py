@@ -7,6 +7,7 @@ encoder) and is deterministic for a seed.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -50,7 +51,7 @@ class _Net:
     def __init__(self, n_in: int, n_out: int, hidden: int, rng: np.random.Generator) -> None:
         dims = [n_in, hidden, n_out] if hidden else [n_in, n_out]
         self.params: list[np.ndarray] = []
-        for a, b in zip(dims[:-1], dims[1:], strict=True):
+        for a, b in itertools.pairwise(dims):
             bound = math.sqrt(6.0 / (a + b)) if b != n_out else math.sqrt(1.0 / a)
             self.params += [rng.uniform(-bound, bound, size=(a, b)).astype(np.float32), np.zeros(b, np.float32)]
 

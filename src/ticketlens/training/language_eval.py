@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "eval-language",
         help="accuracy of the language field, false non-English on English sets, and the heads on other languages",
     )
-    parser.add_argument("--labels", type=Path, help=f"jsonl rows with text and language (default: packaged {LANG_EVAL_FILE})")
+    parser.add_argument("--labels", type=Path,
+                        help=f"jsonl rows with text and language (default: packaged {LANG_EVAL_FILE})")
     parser.add_argument("--data-dir", help="shared datasets folder, for the English sets (default: ../shared/datasets)")
     parser.add_argument("--no-english-sets", action="store_true", help="skip the public English sets")
     parser.add_argument("--json", action="store_true")

@@ -67,7 +67,9 @@ def distances(embeddings: np.ndarray, prototypes: np.ndarray, k: int) -> np.ndar
     return shift_distance(embeddings, matrix, k)
 
 
-def fit_shift(groups: Sequence[Group], exclude_domain: str | None = None, start: float = 0.0) -> tuple[float, float, float]:
+def fit_shift(
+    groups: Sequence[Group], exclude_domain: str | None = None, start: float = 0.0
+) -> tuple[float, float, float]:
     """(a, b, c) minimising the NLL of softmax(logits / exp(a + b * d + c * u)), every group
     weighted the same; rows of ``exclude_domain`` are left out (nested evaluation).
 
@@ -202,7 +204,8 @@ def lodo_groups(
         rows = sources[calib] == source
         idx = calib[rows]
         groups.append(
-            Group(f"in:{source}", source, full_logits[idx], labels[idx], calib_dist[rows], full_disagreement[idx], np.ones(len(idx), bool))
+            Group(f"in:{source}", source, full_logits[idx], labels[idx], calib_dist[rows], full_disagreement[idx],
+                  np.ones(len(idx), bool))
         )
     train_counts = {s: int(np.sum((sources == s) & (split == "train"))) for s in set(sources.tolist())}
     for domain in sorted(s for s, n in train_counts.items() if n >= spec.min_domain_rows):

@@ -192,7 +192,9 @@ def evaluate(dialogues: Sequence[Dialogue], summarizer: Any = None, encoder: Any
     baseline = [first_sentence_baseline(t) for t in texts]
     unframed = None
     if isinstance(summarizer, ExtractiveSummarizer) and summarizer.framing != "none":
-        plain = ExtractiveSummarizer(framing="none", max_words=summarizer.max_words, target_words=summarizer.target_words)
+        plain = ExtractiveSummarizer(
+            framing="none", max_words=summarizer.max_words, target_words=summarizer.target_words
+        )
         plain.weights = summarizer.weights
         unframed = score(plain.summarize(texts, encoded), dialogues, PLACEHOLDER_WORDS)
     return {
@@ -256,7 +258,7 @@ def tune(
     names = list(grid)
     best_weights, best = dict(DEFAULT_WEIGHTS), -1.0
     for values in itertools.product(*(grid[name] for name in names)):
-        trial = {**DEFAULT_WEIGHTS, **dict(zip(names, values))}
+        trial = {**DEFAULT_WEIGHTS, **dict(zip(names, values, strict=True))}
         got = objective(np.array([trial[name] for name in FEATURES], dtype=np.float32))
         if got > best + 1e-9:
             best, best_weights = got, trial
@@ -308,7 +310,11 @@ def problem_check(rows: Sequence[Mapping[str, str]], summarizer: Any = None, enc
     return {
         "n": len(rows),
         "pass_rate": round(float(np.mean(passed)), 4),
-        "failures": [{"ticket": t, "summary": s, "problem": r["problem"]} for t, s, r, ok in zip(texts, summaries, rows, passed, strict=True) if not ok],
+        "failures": [
+            {"ticket": t, "summary": s, "problem": r["problem"]}
+            for t, s, r, ok in zip(texts, summaries, rows, passed, strict=True)
+            if not ok
+        ],
         "version": summarizer.version,
     }
 
@@ -325,7 +331,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"eval-summary --problems: {source} tickets={report['n']} summarizer={report['version']}")
         print(f"summary drawn from the problem sentence: {report['pass_rate']:.3f}")
         for failure in report["failures"]:
-            print(f"  - {failure['ticket']!r}\n    summary: {failure['summary']!r}\n    problem: {failure['problem']!r}")
+            print(f"  - {failure['ticket']!r}\n    summary: {failure['summary']!r}\n"
+                  f"    problem: {failure['problem']!r}")
         return 0
     path = args.data or default_data_file()
     dialogues = load_tweetsumm(path, args.split)
@@ -343,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_report(result, args.split, path))
     for summary, base, dialogue in itertools.islice(
-        zip(result["summaries"], result["baseline_summaries"], dialogues), args.show
+        zip(result["summaries"], result["baseline_summaries"], dialogues, strict=True), args.show
     ):
         print(f"\n--- {dialogue.conversation_id}\nours:     {summary}\nbaseline: {base}")
         for ref in dialogue.references:

@@ -76,7 +76,9 @@ SENTIMENT_SPEC = HeadSpec(
     labels=tdata.SENTIMENT_LABELS,
     features=("embedding", "vader"),
     fit=FitConfig(hidden=256, epochs=40, dropout=0.3, input_dropout=0.1, weight_decay=1e-4, ensemble=3),
-    source_weights={"cs_train": 10.0, "cs_calls_train": 10.0, "cs_tweets_train": 4.0, "tweeteval": 0.5, "weak:nlbse24": 0.5},
+    source_weights={
+        "cs_train": 10.0, "cs_calls_train": 10.0, "cs_tweets_train": 4.0, "tweeteval": 0.5, "weak:nlbse24": 0.5
+    },
     class_balance=0.5,
     calibration_source_balance=0.5,
     shift=ShiftSpec(fit_exclude=frozenset({"tweeteval"})),
@@ -165,12 +167,11 @@ def evaluate(
         pred = [head.labels[j] for j in probs.argmax(axis=1)]
         truth = [e.label for e in examples]
         precision, recall = precision_recall(truth, pred, "other")
-        out["other_pooled"] = {"precision": round(precision, 4), "recall": round(recall, 4)}
+        pooled = {"precision": round(precision, 4), "recall": round(recall, 4)}
         oos = [i for i, e in enumerate(examples) if e.fine == "oos"]
         if oos:
-            out["other_pooled"]["recall_on_clinc_oos"] = round(
-                float(np.mean([pred[i] == "other" for i in oos])), 4
-            )
+            pooled["recall_on_clinc_oos"] = round(float(np.mean([pred[i] == "other" for i in oos])), 4)
+        out["other_pooled"] = pooled
     return out
 
 
@@ -242,8 +243,9 @@ def train_head(
     raw = raw_logits(head, x_all)
     # a temperature fitted on a handful of rows is noise (all right -> T at its floor): keep 1
     calibrated = len(ca) >= MIN_CALIBRATION_ROWS
+    calib_examples = [examples[i] for i in ca.tolist()]
     temperature = (
-        fit_temperature(raw[ca], y_all[ca], _calibration_weights([examples[i] for i in ca], spec)) if calibrated else 1.0
+        fit_temperature(raw[ca], y_all[ca], _calibration_weights(calib_examples, spec)) if calibrated else 1.0
     )
     head.temperature = temperature
     lodo: dict[str, object] | None = None
@@ -256,7 +258,8 @@ def train_head(
             return raw_logits(lodo_head, x_all), lodo_head.disagreement(x_all)
 
         groups = lodo_groups(
-            scored_without, raw, head.disagreement(x_all), embeddings, y_all, sources, split, proto_rows, spec.shift, prototypes,
+            scored_without, raw, head.disagreement(x_all), embeddings, y_all, sources, split, proto_rows, spec.shift,
+            prototypes,
         )
         coef = fit_shift(groups, start=float(np.log(temperature)))
         lodo = {"shift_coef": list(coef), **lodo_report(groups, temperature)}
@@ -269,7 +272,7 @@ def train_head(
             head.shift = calibration(prototypes, spec.shift, coef)
     fitted_at = time.perf_counter()
 
-    val_examples = [examples[i] for i in va]
+    val_examples = [examples[i] for i in va.tolist()]
     metrics: dict[str, object] = {
         "kind": spec.kind,
         "labels": list(spec.labels),
@@ -281,7 +284,8 @@ def train_head(
         "temperature": round(temperature, 4),
         "calibration": (
             (
-                "shift: exp(a + b * distance + c * disagreement), fitted on the calib split and leave-one-domain-out logits"
+                "shift: exp(a + b * distance + c * disagreement), fitted on the calib split and "
+                "leave-one-domain-out logits"
                 if lodo and lodo["shipped"]
                 else "temperature fitted on the calib split"
             )
@@ -301,13 +305,17 @@ def train_head(
     if len(va):
         metrics["val"] = evaluate(head, val_examples, x_all[va], logits=raw[va])
     if len(ca):
-        calib = evaluate(head, [examples[i] for i in ca], x_all[ca], logits=raw[ca], baseline=False)
+        calib = evaluate(head, calib_examples, x_all[ca], logits=raw[ca], baseline=False)
         metrics["calib_pooled"] = calib["pooled"]
     if plot_path is not None and len(va):
         truth = y_all[va]
-        curves = {"uncalibrated": (softmax(raw[va]), truth), f"temperature {temperature:.2f}": (softmax(raw[va] / temperature), truth)}
+        curves = {
+            "uncalibrated": (softmax(raw[va]), truth),
+            f"temperature {temperature:.2f}": (softmax(raw[va] / temperature), truth),
+        }
         if head.shift is not None:
-            curves["shift calibration (shipped)"] = (softmax(raw[va] / head.temperatures(x_all[va, :EMBED_DIM], x_all[va])), truth)
+            shifted = raw[va] / head.temperatures(x_all[va, :EMBED_DIM], x_all[va])
+            curves["shift calibration (shipped)"] = (softmax(shifted), truth)
         plot_reliability(
             curves,
             plot_path,
@@ -318,8 +326,8 @@ def train_head(
 
 
 def _data_summary(examples: Sequence[tdata.Example]) -> dict[str, object]:
-    by_source: dict[str, Counter] = defaultdict(Counter)
-    by_label: dict[str, Counter] = defaultdict(Counter)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    by_label: dict[str, Counter[str]] = defaultdict(Counter)
     for e in examples:
         by_source[e.source][e.split] += 1
         by_label[e.split][e.label] += 1

@@ -144,8 +144,9 @@ def evaluate_priorities(pairs: Sequence[tuple[RawTicket, str]]) -> dict[str, obj
     ])
     t_rank = np.array([rank[level] for level in truth], dtype=float)
     p_rank = np.array([rank[level] for level in predicted], dtype=float)
+    pairs = list(zip(truth, predicted, strict=True))
     confusion = {
-        f"truth {a}": {b: int(sum(1 for t, q in zip(truth, predicted) if t == a and q == b)) for b in reversed(URGENCY_LEVELS)}
+        f"truth {a}": {b: sum(1 for t, q in pairs if t == a and q == b) for b in reversed(URGENCY_LEVELS)}
         for a in reversed(URGENCY_LEVELS)
     }
     return {
@@ -182,7 +183,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--tickets", type=int, default=4000, help="generated tickets when no --labels (default 4000)")
     parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--plot-dir", type=Path, help="reliability diagram goes here (default: docs/img when ./docs exists)")
+    parser.add_argument("--plot-dir", type=Path,
+                        help="reliability diagram goes here (default: docs/img when ./docs exists)")
     parser.add_argument("--no-plot", action="store_true", help="skip the reliability diagram")
     parser.add_argument("--seamonkey", action="store_true",
                         help="instead: against the Bugzilla priorities of the SeaMonkey bug reports in shared/datasets "
@@ -212,7 +214,8 @@ def _run(args: argparse.Namespace) -> int:
         assert isinstance(part, dict)
         per_class = ", ".join(f"{k} {v:.2f}" for k, v in part["per_class_f1"].items())
         print(f"{name:>8} slope {part['slope']:.2f} floor {part['floor']:.3f}: accuracy {part['accuracy']:.3f}  "
-              f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f} (chance {part['ece_noise_floor']:.3f})  [{per_class}]")
+              f"macro-F1 {part['macro_f1']:.3f}  ECE {part['ece']:.3f} (chance {part['ece_noise_floor']:.3f})  "
+              f"[{per_class}]")
     if "reliability_diagram" in report:
         print(f"reliability diagram: {report['reliability_diagram']}")
     return 0
