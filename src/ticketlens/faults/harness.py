@@ -327,11 +327,31 @@ def _wait_for_endpoint(settings: Settings, timeout_s: float) -> None:
 
 
 def _count_writes(store: TicketStore) -> str:
+    """Version the enriched bucket and stream the table's writes; returns once the stream records.
+
+    LocalStack's stream (a Kinesis mock behind it) drops writes for a moment after it is
+    enabled: a probe item is written until its write shows up (moto: at once), then removed.
+    """
     aws, s = store.aws, store.settings
     aws.s3.put_bucket_versioning(Bucket=s.enriched_bucket, VersioningConfiguration={"Status": "Enabled"})
     table = aws.dynamodb.update_table(TableName=s.table_name,
                                       StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
-    return str(table["TableDescription"]["LatestStreamArn"])
+    stream_arn = str(table["TableDescription"]["LatestStreamArn"])
+    probe = {"ticket_id": {"S": "stream-probe"}, "created_at": {"N": "0"}}
+    deadline = time.monotonic() + 60
+    for attempt in range(10_000):
+        aws.dynamodb.put_item(TableName=s.table_name, Item={**probe, "attempt": {"N": str(attempt)}})
+        try:
+            if _stream_writes(aws, s, stream_arn).get("stream-probe"):
+                break
+        except Exception as error:
+            if "not currently ACTIVE" not in str(error) or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise RuntimeError("the table's stream never recorded a write")
+        time.sleep(0.5)
+    aws.dynamodb.delete_item(TableName=s.table_name, Key=probe)
+    return stream_arn
 
 
 def _settled(store: TicketStore, settings: Settings, good: list[RawTicket], corpus: list[Hostile]) -> bool:

@@ -89,7 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--bucket", help="upload to this bucket (default: the raw bucket, TICKETLENS_RAW_BUCKET or tickets-raw)"
     )
-    parser.add_argument("--endpoint-url", help="S3 endpoint for uploads (default: AWS_ENDPOINT_URL, else AWS)")
+    parser.add_argument("--endpoint-url", help="S3 endpoint for uploads ('aws' for AWS; default: AWS_ENDPOINT_URL, "
+                                               "else the local emulator this checkout left running, else AWS)")
     how_many = parser.add_mutually_exclusive_group()
     how_many.add_argument("--count", type=_positive_int, metavar="N", help="stop after N tickets, paced as usual")
     how_many.add_argument(
@@ -123,12 +124,12 @@ def _open_sink(args: argparse.Namespace) -> Sink:
         return JsonlSink.to_file(args.out)
     if args.stdout:
         return JsonlSink.to_stdout()
+    from ticketlens.emulators.endpoint import choose
     from ticketlens.settings import get_settings
 
+    choose(args.endpoint_url)  # else AWS_ENDPOINT_URL, else the local emulator this checkout left running
     settings = get_settings()
-    return S3Sink.connect(
-        args.bucket or settings.raw_bucket, args.endpoint_url or settings.endpoint_url, settings.region
-    )
+    return S3Sink.connect(args.bucket or settings.raw_bucket, settings.endpoint_url, settings.region)
 
 
 def generate(args: argparse.Namespace) -> int:
