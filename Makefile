@@ -28,7 +28,7 @@ LOCALSTACK_PORT ?= 4566
 DEMO_LOCALSTACK_TICKETS ?= 20
 
 .PHONY: setup reference models demo enrich-sample test lint lint-template bench clean \
-	localstack-install localstack localstack-stop demo-localstack
+	localstack-install localstack localstack-stop demo-localstack layer-size
 
 setup: $(STAMP)
 
@@ -88,6 +88,19 @@ lint: reference
 lint-template:
 	test -x $(SAM_VENV)/bin/sam || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
+
+# Lambda's limit is 250 MB (262,144,000 bytes) unzipped for a function and all its layers.
+# Builds both layers as `sam build` would (Lambda's platform wheels, the fp32 model), adds
+# the largest function folder, prints the headroom, and fails past the limit.
+LAYER_BUILD ?= $(VENV)/layer-size
+layer-size: models
+	rm -rf $(LAYER_BUILD)
+	$(MAKE) --no-print-directory -C layers/ticketlens build-TicketlensLayer ARTIFACTS_DIR=$(abspath $(LAYER_BUILD))/library PYTHON=$(abspath $(PY))
+	$(MAKE) --no-print-directory -C layers/models build-ModelsLayer ARTIFACTS_DIR=$(abspath $(LAYER_BUILD))/models TICKETLENS=$(abspath $(TL)) MODEL_DIR=$$($(PY) -c "from ticketlens.settings import get_settings; print(get_settings().model_dir)")
+	@library=$$(du -sb $(LAYER_BUILD)/library | cut -f1); models=$$(du -sb $(LAYER_BUILD)/models | cut -f1); \
+	code=$$(du -sb functions/* | sort -n | tail -1 | cut -f1); total=$$((library + models + code)); limit=262144000; \
+	echo "library layer $$library B + model layer $$models B + function $$code B = $$total B of $$limit B (headroom $$(( (limit - total) / 1000000 )) MB)"; \
+	rm -rf $(LAYER_BUILD); test $$total -le $$limit || (echo "over Lambda's 250 MB unzipped limit" >&2; exit 1)
 
 # The reference arm (sentence-transformers + torch) runs where `make reference` installed it;
 # without it the benchmark compares int8 with fp32 and says so.
