@@ -72,3 +72,16 @@ def test_bench_runs_the_arms_in_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     # AND the table says the reference was skipped and why
     assert "int8 vs fp32:" in report["table"]
     assert "reference arm skipped" in report["table"]
+
+
+@pytest.mark.slow
+def test_bench_takes_the_lines_enrich_takes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a file of bare texts, as `ticketlens enrich` accepts them (no id, time or customer)
+    monkeypatch.setattr(bench, "reference_available", lambda: False)
+    path = tmp_path / "texts.jsonl"
+    path.write_text('{"body": "I was charged twice for my subscription this month."}\n\n'
+                    '{"text": "The app crashes whenever I open settings on Android."}\n', encoding="utf-8")
+    # WHEN one fp32 round benchmarks them
+    report = bench.run_bench(tickets=500, input_path=path, arms=["fp32"], rounds=1)
+    # THEN both lines are enriched as tickets
+    assert report["results"]["fp32"]["tickets"] == 2

@@ -175,18 +175,24 @@ def test_invoke_generate_with_the_scheduled_event(own_stack, capsys, monkeypatch
 
 @ON_BOTH_EMULATORS
 def test_clean_empties_everything_on_an_emulator(own_stack, capsys, monkeypatch) -> None:
-    # GIVEN a stack of its own with tickets in it
+    # GIVEN a stack of its own with tickets in it, and a record waiting in its index queue
     upload_generated(own_stack, 3, seed="clean")
     for name, value in stack_env(own_stack).items():
         monkeypatch.setenv(name, value)
     assert as_json(capsys, "status")["raw_objects"] == 3
+    sqs = own_stack.store.aws.sqs
+    index_queue = sqs.get_queue_url(QueueName=f"{own_stack.settings.stack_name}-index")["QueueUrl"]
+    sqs.send_message(QueueUrl=index_queue, MessageBody='{"Records": []}')
     # WHEN `clean` runs against the (loopback) emulator
     code, _ = run(capsys, "clean")
-    # THEN everything is emptied, without a question
+    # THEN everything is emptied, without a question: the index queue too, whose messages
+    # would otherwise point the indexer at records that no longer exist
     status = as_json(capsys, "status")
     assert code == 0
     assert status["raw_objects"] == status["enriched_objects"] == status["table_items"] == 0
     assert status["queue"]["visible"] == 0
+    waiting = sqs.get_queue_attributes(QueueUrl=index_queue, AttributeNames=["ApproximateNumberOfMessages"])
+    assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
 @pytest.fixture

@@ -336,10 +336,14 @@ def _worker(arm: str, path: str) -> None:
     enricher, cold_start = _load(arm)
     ready_at = time.time()
     from ticketlens.enrichment import StageTimes
+    from ticketlens.enrichment.commands import with_identity
     from ticketlens.schemas import RawTicket
 
+    # The same lines `ticketlens enrich` takes: bare {"body": ...} texts get an id and a time.
+    now = int(time.time())
     with open(path, encoding="utf-8") as handle:
-        tickets = [RawTicket.model_validate_json(line) for line in handle if line.strip()]
+        tickets = [RawTicket.model_validate(with_identity(line, number, now))
+                   for number, line in enumerate(handle, start=1) if line.strip()]
     enricher.enrich(tickets[:8])  # first-call allocations are not throughput
     enricher.times = StageTimes()
 

@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     bench.add_argument("--tickets", type=int, default=500, help="generated tickets per round (default 500)")
-    bench.add_argument("--input", type=Path, help="benchmark these JSON-lines tickets instead")
+    bench.add_argument("--input", type=Path,
+                       help="benchmark these JSON-lines tickets instead (what `enrich` takes, bare texts too)")
     bench.add_argument("--rounds", type=int, default=5, help="rounds of every arm in turn (default 5)")
     bench.add_argument("--arms", default=None,
                        help="comma-separated: fp32, int8, reference (default: all three; reference "

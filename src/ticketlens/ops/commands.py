@@ -24,6 +24,7 @@ from ..cli import group_help
 if TYPE_CHECKING:  # imported where used: the CLI starts without boto3
     from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, SendMessageBatchRequestEntryTypeDef
 
+    from ..settings import Settings
     from ..store import TicketStore
 
 SAMPLES = "samples/tickets.jsonl"
@@ -151,7 +152,7 @@ def confirm_destruction(args: argparse.Namespace, action: str) -> bool:
         return False
     print(f"{action} at {where} deletes:", file=sys.stderr)
     for kind, names in (("objects in buckets", [settings.raw_bucket, settings.enriched_bucket]),
-                        ("messages in queues", [settings.queue_name, settings.dlq_name]),
+                        ("messages in queues", queues_to_empty(settings)),
                         ("items in tables", [settings.table_name, settings.idempotency_table])):
         print(f"  every {kind}: {', '.join(names)}", file=sys.stderr)
     if args.yes:
@@ -288,14 +289,29 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def queues_to_empty(settings: Settings) -> list[str]:
+    """The ticket queues and the similar-ticket index's (named after the stack in template.yaml)."""
+    return [settings.queue_name, settings.dlq_name, f"{settings.stack_name}-index", f"{settings.stack_name}-index-dlq"]
+
+
 def clean(store: TicketStore) -> None:
+    """Empty what the stack holds; the index queues too, or their messages would point at deleted records."""
+    from botocore.exceptions import ClientError
+
     s, aws = store.settings, store.aws
     for bucket in (s.raw_bucket, s.enriched_bucket):
         keys = list(store.iter_keys(bucket))
         for start in range(0, len(keys), 1000):
             aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
-    for queue in (s.queue_name, s.dlq_name):
-        aws.sqs.purge_queue(QueueUrl=store.queue_url(queue))
+    for queue in queues_to_empty(s):
+        try:
+            url = store.queue_url(queue)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("AWS.SimpleQueueService.NonExistentQueue",
+                                                                   "QueueDoesNotExist"):
+                raise
+            continue  # a stack deployed before the index existed
+        aws.sqs.purge_queue(QueueUrl=url)
     for table_name in (s.table_name, s.idempotency_table):
         key_schema = aws.dynamodb.describe_table(TableName=table_name)["Table"]["KeySchema"]
         key_names = [k["AttributeName"] for k in key_schema]
