@@ -91,7 +91,8 @@ lint-template:
 
 # Lambda's limit is 250 MB (262,144,000 bytes) unzipped for a function and all its layers.
 # Builds both layers as `sam build` would (Lambda's platform wheels, the fp32 model), adds
-# the largest function folder, prints the headroom, and fails past the limit.
+# the largest function folder, prints the headroom, fails past the limit, then enriches a
+# ticket with the layers alone under Python 3.12 (layers/smoke.py).
 LAYER_BUILD ?= $(VENV)/layer-size
 layer-size: models
 	rm -rf $(LAYER_BUILD)
@@ -100,7 +101,13 @@ layer-size: models
 	@library=$$(du -sb $(LAYER_BUILD)/library | cut -f1); models=$$(du -sb $(LAYER_BUILD)/models | cut -f1); \
 	code=$$(du -sb functions/* | sort -n | tail -1 | cut -f1); total=$$((library + models + code)); limit=262144000; \
 	echo "library layer $$library B + model layer $$models B + function $$code B = $$total B of $$limit B (headroom $$(( (limit - total) / 1000000 )) MB)"; \
-	rm -rf $(LAYER_BUILD); test $$total -le $$limit || (echo "over Lambda's 250 MB unzipped limit" >&2; exit 1)
+	test $$total -le $$limit || (echo "over Lambda's 250 MB unzipped limit" >&2; exit 1)
+	@py312=$$(ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 2>/dev/null | tail -1); \
+	py312=$${py312:-$$(command -v python3.12)}; \
+	if [ -z "$$py312" ]; then echo "no python3.12 (Lambda's runtime) here: the layers' enrich check did not run" >&2; \
+	else cd $(LAYER_BUILD) && PYTHONPATH=$(abspath $(LAYER_BUILD))/library/python \
+		TICKETLENS_MODEL_DIR=$(abspath $(LAYER_BUILD))/models/ticketlens/models $$py312 -s $(abspath layers/smoke.py); fi
+	rm -rf $(LAYER_BUILD)
 
 # The reference arm (sentence-transformers + torch) runs where `make reference` installed it;
 # without it the benchmark compares int8 with fp32 and says so.
