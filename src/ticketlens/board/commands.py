@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from ..emulators.endpoint import ENDPOINT_HELP
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -13,10 +15,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="serve the live triage board on 127.0.0.1 (read-only)",
         description="Serve the triage board (newest tickets, urgent queue, counts over time, dead letters, "
                     "rejects, each ticket's record and urgency) for the stack at --endpoint "
-                    "(default $AWS_ENDPOINT_URL, else AWS). Loopback only; Ctrl-C stops.",
+                    "(default $AWS_ENDPOINT_URL, else the local emulator this checkout left running, else AWS). "
+                    "Loopback only; Ctrl-C stops.",
     )
-    p.add_argument("--endpoint", metavar="URL",
-                   help="AWS API endpoint (the demo's emulator, LocalStack); default $AWS_ENDPOINT_URL, else AWS")
+    p.add_argument("--endpoint", metavar="URL", help=ENDPOINT_HELP)
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 picks a free one)")
     p.set_defaults(func=cmd_board)
 

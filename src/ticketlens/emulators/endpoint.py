@@ -20,6 +20,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 AWS = "aws"  # --endpoint aws: AWS itself, even with a local emulator running
+# The --endpoint help of every command that goes through choose(): one text, one order.
+ENDPOINT_HELP = ("AWS API endpoint (LocalStack, an emulator; 'aws' for AWS itself); default $AWS_ENDPOINT_URL, "
+                 "else the local emulator this checkout left running, else AWS")
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "localstack", "localhost.localstack.cloud"}
 STATE_DIR = Path(".ticketlens")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..cli import group_help
+from ..emulators.endpoint import ENDPOINT_HELP
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without boto3
     from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, SendMessageBatchRequestEntryTypeDef
@@ -33,9 +34,7 @@ FUNCTIONS = {"auto": None, "on": True, "off": False}  # --functions
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--endpoint", metavar="URL",
-                        help="AWS API endpoint (LocalStack, the emulator; 'aws' for AWS itself); default "
-                             "$AWS_ENDPOINT_URL, else the local emulator this checkout left running, else AWS")
+    common.add_argument("--endpoint", metavar="URL", help=ENDPOINT_HELP)
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="machine-readable output")
     functions = argparse.ArgumentParser(add_help=False)

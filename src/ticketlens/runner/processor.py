@@ -28,6 +28,8 @@ import time
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from ticketlens.emulators.endpoint import ENDPOINT_HELP
+
 if TYPE_CHECKING:  # imported where used: the parser and --help stay fast
     from ..deploy.stack import Stack
     from ..settings import Settings
@@ -41,9 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ticket-processor",
         description="Poll the ticket queue and run the enrichment handler, as Lambda's SQS event source would.",
     )
-    parser.add_argument("--endpoint", metavar="URL",
-                        help="AWS API endpoint ('aws' for AWS itself); default $AWS_ENDPOINT_URL, else the local "
-                             "emulator this checkout left running, else AWS")
+    parser.add_argument("--endpoint", metavar="URL", help=ENDPOINT_HELP)
     parser.add_argument("--no-index", action="store_true",
                         help="leave the similar-ticket indexer (IndexFunction's queue) to another worker")
     parser.add_argument("--concurrency", type=int, help="concurrent invocations (default: the template's)")

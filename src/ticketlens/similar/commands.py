@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ticketlens.cli import group_help
+from ticketlens.emulators.endpoint import ENDPOINT_HELP
 
 if TYPE_CHECKING:  # imported where used: `ticketlens --help` stays fast
     from ticketlens.schemas import EnrichedTicket, RawTicket, Rejected
@@ -41,8 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--index", metavar="PATH",
                        help="index folder or s3://bucket/prefix/ (default: the deployed stack's index)")
-    where.add_argument("--endpoint", metavar="URL",
-                       help="AWS endpoint for the stack's index (default $AWS_ENDPOINT_URL)")
+    where.add_argument("--endpoint", metavar="URL", help=ENDPOINT_HELP)
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="one JSON object per line")
 
