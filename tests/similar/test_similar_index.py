@@ -183,3 +183,31 @@ def test_a_reader_follows_an_index_that_was_emptied_and_started_again(make_stora
     # THEN the reader sees the new index, not its cached old one
     after = reader.snapshot()
     assert after.generation == 1 and _all_ids(reader) == ["new-0000", "new-0001"]
+
+
+def test_listing_a_folder_while_another_writer_deletes_never_fails(tmp_path: Path) -> None:
+    # GIVEN a folder index whose segments another writer keeps creating and deleting
+    # (an abandoned compaction deletes its merged segment while others list for garbage)
+    storage = FolderStorage(tmp_path / "index")
+    stop = threading.Event()
+
+    def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            keys = [f"{SEGMENTS}{n:06d}-{i}.npz" for i in range(20)]
+            for key in keys:
+                storage.put(key, b"x")
+            storage.delete(keys)
+            n += 1
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        # WHEN the listing runs many times meanwhile
+        for _ in range(300):
+            listed = storage.list(SEGMENTS)
+            # THEN it never fails, and lists only whole segments, never temporary files
+            assert all(o.key.startswith(SEGMENTS) and o.key.endswith(".npz") and o.size == 1 for o in listed)
+    finally:
+        stop.set()
+        thread.join()

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG as stat_is_file
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -104,11 +105,16 @@ class FolderStorage:
             return []
         found = []
         for path in directory.rglob("*"):
-            if not path.is_file() or path.name.startswith("."):
-                continue
+            if path.name.startswith("."):
+                continue  # a temporary file still being written
             key = path.relative_to(self.root).as_posix()
-            if key.startswith(prefix) and key > start_after:
+            if not (key.startswith(prefix) and key > start_after):
+                continue
+            try:
                 stat = path.stat()
+            except FileNotFoundError:
+                continue  # deleted by another writer since the directory was read, as an S3 LIST may miss it
+            if stat_is_file(stat.st_mode):
                 found.append(StoredObject(key, stat.st_size, stat.st_mtime))
         return sorted(found, key=lambda o: o.key)
 
