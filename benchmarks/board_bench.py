@@ -6,13 +6,14 @@
 
 template.yaml is deployed to moto (in a process of its own, so it has its own GIL), N
 metadata items are written straight into the table with ``batch_write_item`` (no
-enrichment: the board only reads), with full records in the enriched bucket for a sample,
+enrichment: the board only reads), the counts table holds what the handler's transactions
+would have added for them, with full records in the enriched bucket for a sample,
 rejects and dead letters; then the board's local server is started and each endpoint is
 fetched over HTTP, one request at a time, exactly as the page fetches it.
 
 Per endpoint it prints p50/p95/max latency, the DynamoDB calls per request (operation and
 index; a Scan would be listed) and the items DynamoDB read for it. ``--dynamodb-endpoint``
-puts the metadata table on another DynamoDB emulator instead (S3 and SQS stay on moto):
+puts the metadata and counts tables on another DynamoDB emulator instead (S3 and SQS stay on moto):
 moto answers every Query, on an index or not, by walking the whole table, so its latency
 grows with the table; an emulator with real indexes (dynalite keeps each index as a sorted
 LevelDB range, as DynamoDB does) shows what the same calls cost when they read only what
@@ -94,6 +95,8 @@ def fill(store: Any, tickets: int, days: float, seed: int, threads: int = 8) -> 
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(write, chunks))
+        counters = _chunks(counter_items(records))
+        list(pool.map(lambda chunk: _write_all(store, store.settings.counts_table, chunk), counters))
     took = time.perf_counter() - started
     sample = [r.ticket_id for r in rng.sample(records, min(50, len(records)))]
     for ticket_id in sample:  # full records for the ticket pages measured
@@ -110,6 +113,30 @@ def fill(store: Any, tickets: int, days: float, seed: int, threads: int = 8) -> 
     return sample, took
 
 
+def counter_items(records: list[Any]) -> list[dict[str, Any]]:
+    """The counts table after the handler stored ``records``: its transactions add up to this."""
+    from ticketlens import counts
+
+    totals: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+    for record in records:
+        for period in counts.PERIODS:
+            start = record.created_at - record.created_at % period.seconds
+            totals[(period.name, start)].update(counts.labels_of(record.model_dump()))
+    return [{"period": {"S": name}, "bucket_start": {"N": str(start)},
+             **{attribute: {"N": str(n)} for attribute, n in added.items()}}
+            for (name, start), added in totals.items()]
+
+
+def _chunks(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [items[i:i + 25] for i in range(0, len(items), 25)]
+
+
+def _write_all(store: Any, table: str, items: list[dict[str, Any]]) -> None:
+    request: Any = {table: [{"PutRequest": {"Item": item}} for item in items]}
+    while request:
+        request = store.aws.dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+
 def add_rejects_and_dead_letters(store: Any, rejects: int, dead: int) -> None:
     from ticketlens.schemas import Rejected
 
@@ -123,27 +150,30 @@ def add_rejects_and_dead_letters(store: Any, rejects: int, dead: int) -> None:
         store.aws.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
 
 
-def metadata_table_on(endpoint: str, settings: Any, template_path: Path) -> Any:
-    """The template's MetadataTable, created on another DynamoDB endpoint; returns its client."""
+def tables_on(endpoint: str, settings: Any, template_path: Path) -> Any:
+    """The template's metadata and counts tables, created on another DynamoDB endpoint; returns its client."""
     import boto3
 
     from ticketlens.deploy.stack import load_template
 
-    spec = load_template(template_path)["Resources"]["MetadataTable"]["Properties"]
+    resources = load_template(template_path)["Resources"]
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=settings.region,
                           aws_access_key_id="bench", aws_secret_access_key="bench")
-    if settings.table_name not in client.list_tables()["TableNames"]:
-        client.create_table(TableName=settings.table_name, BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=spec["AttributeDefinitions"], KeySchema=spec["KeySchema"],
-                            GlobalSecondaryIndexes=spec["GlobalSecondaryIndexes"])
-        client.get_waiter("table_exists").wait(TableName=settings.table_name)
+    for logical_id, name in (("MetadataTable", settings.table_name), ("CountsTable", settings.counts_table)):
+        spec = resources[logical_id]["Properties"]
+        if name not in client.list_tables()["TableNames"]:
+            indexes = {key: spec[key] for key in ("GlobalSecondaryIndexes",) if key in spec}
+            client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=spec["KeySchema"],
+                                AttributeDefinitions=spec["AttributeDefinitions"], **indexes)
+            client.get_waiter("table_exists").wait(TableName=name)
     return client
 
 
 class CallLog:
     """DynamoDB calls made while a request is served: operation/index and items read."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, counts_table: str) -> None:
+        self.counts_table = counts_table
         self.calls: Counter[str] = Counter()
         self.read = 0
         self._lock = threading.Lock()
@@ -152,11 +182,12 @@ class CallLog:
 
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         with self._lock:
-            self.calls[f"{model.name}({params.get('IndexName') or 'table'})"] += 1
+            where = "counts" if params.get("TableName") == self.counts_table else params.get("IndexName") or "table"
+            self.calls[f"{model.name}({where})"] += 1
 
     def _after(self, parsed: dict[str, Any], **_: Any) -> None:
         with self._lock:
-            self.read += int(parsed.get("ScannedCount", 0))
+            self.read += int(parsed.get("ScannedCount", 0))  # Query and Scan; S3 and SQS read no items
 
     def take(self) -> tuple[Counter[str], int]:
         with self._lock:
@@ -199,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"})
-    os.environ["TICKETLENS_TABLE_NAME"] = f"tickets-metadata-{uuid.uuid4().hex[:6]}"
+    suffix = uuid.uuid4().hex[:6]
+    os.environ["TICKETLENS_TABLE_NAME"] = f"tickets-metadata-{suffix}"
+    os.environ["TICKETLENS_COUNTS_TABLE"] = f"tickets-counts-{suffix}"
     from ticketlens.board import BoardData, BoardServer
     from ticketlens.deploy.stack import deploy, find_template
     from ticketlens.emulators.endpoint import use_endpoint
@@ -216,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         where = "moto (own process)"
         if args.dynamodb_endpoint:
             aws = Clients(s3=aws.s3, sqs=aws.sqs, cloudformation=aws.cloudformation,
-                          dynamodb=metadata_table_on(args.dynamodb_endpoint, settings, find_template()))
+                          dynamodb=tables_on(args.dynamodb_endpoint, settings, find_template()))
             where = f"DynamoDB at {args.dynamodb_endpoint}, S3/SQS on moto"
         store = TicketStore(settings, aws=aws)
         print(f"writing {args.tickets} items over {args.days:g} days to {settings.table_name} ({where})",
@@ -227,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
 
         data = BoardData(store)
         server = BoardServer(data=data, port=0).start()
-        log = CallLog(aws.dynamodb)
+        log = CallLog(aws.dynamodb, settings.counts_table)
         ids = iter(sample * (args.requests // len(sample) + 2))
         rows: list[dict[str, Any]] = []
         plan: list[tuple[str, str, Any]] = [
@@ -236,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
             ("filter intent", "/api/tickets?intent=billing_issue", None),
             ("filter confidence <= 0.5", "/api/tickets?max_confidence=0.5", None),
             ("urgent queue, 24 h", "/api/urgent?hours=24&limit=20", None),
-            ("counts 1 h, cold", "/api/counts?window=1h", data.clear_cache),
-            ("counts 1 h, refresh", "/api/counts?window=1h", None),
-            ("counts 24 h, cold", "/api/counts?window=24h", data.clear_cache),
-            ("counts 24 h, refresh", "/api/counts?window=24h", None),
+            ("counts 1 h", "/api/counts?window=1h", None),
+            ("counts 6 h", "/api/counts?window=6h", None),
+            ("counts 24 h", "/api/counts?window=24h", None),
+            ("counts 7 days", "/api/counts?window=7d", None),
             ("ticket page", None, None),
             ("queue depths", "/api/status", None),
-            ("rejects (200 kept)", "/api/rejects?limit=10", None),
+            ("rejects, 200 kept, first load", "/api/rejects?limit=10", data.forget_rejects),
+            ("rejects, 200 kept, refresh", "/api/rejects?limit=10", None),
             ("dead-letter peek", "/api/dlq?limit=10", None),
         ]
         for name, path, before in plan:
@@ -250,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = measure_many(server.url, [f"/api/ticket?id={next(ids)}" for _ in range(args.requests)], log)
             else:
                 if before is None and "refresh" in name:
-                    urllib.request.urlopen(server.url + path, timeout=600).read()  # warm the cache first
+                    urllib.request.urlopen(server.url + path, timeout=600).read()  # as the page's first load did
                 result = measure(server.url, path, args.requests, log, before)
             result["name"] = name
             rows.append(result)

@@ -100,6 +100,7 @@ def run_mode(mode: str, endpoint: str, count: int, pace: float, backlog: int, se
         "TICKETLENS_DLQ_NAME": f"dlq-{suffix}",
         "TICKETLENS_TABLE_NAME": f"table-{suffix}",
         "TICKETLENS_IDEMPOTENCY_TABLE": f"idem-{suffix}",
+        "TICKETLENS_COUNTS_TABLE": f"counts-{suffix}",
     }.items():
         os.environ[name] = value
     get_settings.cache_clear()

@@ -87,6 +87,7 @@ def pipeline_env(endpoint: str, suffix: str | None) -> dict[str, str]:
             TICKETLENS_DLQ_NAME=f"ticket-processing-dlq-{suffix}",
             TICKETLENS_TABLE_NAME=f"tickets-metadata-{suffix}",
             TICKETLENS_IDEMPOTENCY_TABLE=f"tickets-idempotency-{suffix}",
+            TICKETLENS_COUNTS_TABLE=f"tickets-counts-{suffix}",
         )
     return env
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     dlq_name: str = "ticket-processing-dlq"
     table_name: str = "tickets-metadata"
     idempotency_table: str = "tickets-idempotency"
+    # Tickets per minute and hour by label, written with each ticket (ticketlens.counts).
+    counts_table: str = "tickets-counts"
     rejects_prefix: str = "rejects/"
     # Raw objects larger than this are rejects (read with one ranged GET, never whole).
     # 1 MiB holds the largest valid ticket (100,000 characters of body) in any script.

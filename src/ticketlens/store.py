@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import heapq
 import json
+import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import counts
 from .schemas import (
     MAX_REJECT_RAW_CHARS,
     URGENCY_LEVELS,
@@ -166,6 +169,17 @@ class IdConflict(Exception):
     """Another object already holds this ticket_id with different content."""
 
 
+class StoreBusy(RuntimeError):
+    """A ticket's item kept losing to concurrent writes; the delivery fails and is retried."""
+
+
+TRANSACT_ATTEMPTS = 8
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))
+
+
 # ----------------------------------------------------------------------- the store --
 class TicketStore:
     """Reads and writes tickets for one configured deployment."""
@@ -258,9 +272,10 @@ class TicketStore:
         Each record is written once: the S3 put is create-only (``If-None-Match``) and the
         item put is conditional on the content, so a retry after a crash completes what is
         missing and rewrites nothing, and the same ticket delivered again writes nothing.
-        S3 first, so an item in the table always points at a record that exists. A
-        corrected upload (``claim.kind == "update"``) replaces the record and removes the
-        old one if its date moved.
+        S3 first, so an item in the table always points at a record that exists. The item
+        and the ticket's counts (``ticketlens.counts``) are one transaction. A corrected
+        upload (``claim.kind == "update"``) replaces the record and removes the old one if
+        its date moved, moving its counts with it.
         """
         key = enriched_key(ticket)
         sha = fingerprint(ticket)
@@ -280,28 +295,86 @@ class TicketStore:
                                        Metadata=metadata)
                 written = True
         record = TicketRecord.from_enriched(ticket, s3_key=key)
-        try:
-            self.aws.dynamodb.put_item(
-                TableName=self.settings.table_name, Item=to_item(record),
-                ConditionExpression="attribute_not_exists(ticket_id) OR content_sha256 <> :sha",
-                ExpressionAttributeValues={":sha": {"S": sha}},
-            )
+        if self._put_item(record):
             written = True
-        except ClientError as error:
-            if not _conditional_failed(error):
-                raise
         if claim is not None and claim.kind == "update" and claim.previous_created_at not in (None, ticket.created_at):
             self._remove_moved(ticket, claim.previous_created_at, key)
         return key, written
 
+    def _put_item(self, record: TicketRecord) -> bool:
+        """The metadata item and its counts in one transaction; False when this content is already stored.
+
+        A new ticket is a create-only ``Put`` plus +1 on its minute and hour counters; new
+        content for the same key replaces the item only if it still holds the content just
+        read, and moves the counts from the old labels to the new ones.
+        """
+        item = to_item(record)
+        key = {"ticket_id": item["ticket_id"], "created_at": item["created_at"]}
+        labels = counts.labels_of(record.model_dump())
+        condition, moved = "attribute_not_exists(ticket_id)", labels
+        expected: dict[str, Any] = {}
+        for attempt in range(TRANSACT_ATTEMPTS):
+            put: dict[str, Any] = {"TableName": self.settings.table_name, "Item": item,
+                                   "ConditionExpression": condition}
+            if expected:
+                put["ExpressionAttributeValues"] = expected
+            outcome = self._transact(
+                [{"Put": put}, *counts.updates(self.settings.counts_table, record.created_at, moved)])
+            if outcome == "done":
+                return True
+            if outcome == "condition":  # an item is there (or has just gone): what holds the key now?
+                old = self._item_at(key)
+                if old is None:
+                    condition, expected, moved = "attribute_not_exists(ticket_id)", {}, labels
+                elif old.get("content_sha256") == item["content_sha256"]:
+                    return False
+                else:
+                    condition, expected = "content_sha256 = :old", {":old": old["content_sha256"]}
+                    moved = counts.difference(labels, counts.labels_of(from_item(old)))
+                continue
+            _backoff(attempt)
+        raise StoreBusy(f"ticket {record.ticket_id}: the item kept conflicting with other writes")
+
     def _remove_moved(self, ticket: EnrichedTicket, old_created_at: int, new_key: str) -> None:
-        """A corrected upload changed created_at: the old item and record are that ticket's past."""
-        old = ticket.model_copy(update={"created_at": old_created_at})
-        old_key = enriched_key(old)
-        self.aws.dynamodb.delete_item(TableName=self.settings.table_name, Key={
-            "ticket_id": {"S": ticket.ticket_id}, "created_at": {"N": str(old_created_at)}})
+        """A corrected upload changed created_at: the old item (and its counts) and record are that ticket's past."""
+        old_key = enriched_key(ticket.model_copy(update={"created_at": old_created_at}))
+        key = {"ticket_id": {"S": ticket.ticket_id}, "created_at": {"N": str(old_created_at)}}
+        for attempt in range(TRANSACT_ATTEMPTS):
+            old = self._item_at(key)
+            if old is None:
+                break
+            delete: dict[str, Any] = {"TableName": self.settings.table_name, "Key": key,
+                                      "ConditionExpression": "content_sha256 = :old",
+                                      "ExpressionAttributeValues": {":old": old["content_sha256"]}}
+            gone = counts.updates(self.settings.counts_table, old_created_at,
+                                  counts.negated(counts.labels_of(from_item(old))))
+            if self._transact([{"Delete": delete}, *gone]) == "done":
+                break
+            _backoff(attempt)
+        else:
+            raise StoreBusy(f"ticket {ticket.ticket_id}: its old item kept conflicting with other writes")
         if old_key != new_key:
             self.aws.s3.delete_object(Bucket=self.settings.enriched_bucket, Key=old_key)
+
+    def _item_at(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.aws.dynamodb.get_item(
+            TableName=self.settings.table_name, Key=key, ConsistentRead=True).get("Item")
+        return item
+
+    def _transact(self, entries: list[dict[str, Any]]) -> Literal["done", "condition", "conflict"]:
+        """One TransactWriteItems: done, cancelled by the first entry's condition, or by a concurrent write."""
+        try:
+            self.aws.dynamodb.transact_write_items(TransactItems=entries)  # type: ignore[arg-type]
+            return "done"
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [str(r.get("Code", "")) for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return "condition"
+            if "TransactionConflict" in reasons or not reasons:
+                return "conflict"
+            raise
 
     def put_rejected(self, rejected: Rejected, key: str) -> str:
         """Record why something could not be enriched, next to the enriched records.

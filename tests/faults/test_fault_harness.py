@@ -24,5 +24,6 @@ def test_nothing_is_lost_or_written_twice_when_the_worker_is_killed_mid_batch(tm
     assert report.violations == []
     assert report.dlq == 0 and report.worker_exit == 0
     assert report.raw_objects == report.stored + report.rejects + report.duplicates
+    assert report.counted == (report.stored, report.stored)  # each ticket counted once, kills or not
     # AND the worker's memory stayed bounded while 35 MB of hostile objects went by
     assert report.worker_peak_process_rss_mb < 600

@@ -183,6 +183,10 @@ def test_clean_empties_everything_on_an_emulator(own_stack, capsys, monkeypatch)
     sqs = own_stack.store.aws.sqs
     index_queue = sqs.get_queue_url(QueueName=f"{own_stack.settings.stack_name}-index")["QueueUrl"]
     sqs.send_message(QueueUrl=index_queue, MessageBody='{"Records": []}')
+    # AND a counted minute in its counts table
+    dynamodb, counts_table = own_stack.store.aws.dynamodb, own_stack.settings.counts_table
+    dynamodb.update_item(TableName=counts_table, Key={"period": {"S": "minute"}, "bucket_start": {"N": "60"}},
+                         UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})
     # WHEN `clean` runs against the (loopback) emulator
     code, _ = run(capsys, "clean")
     # THEN everything is emptied, without a question: the index queue too, whose messages
@@ -193,6 +197,8 @@ def test_clean_empties_everything_on_an_emulator(own_stack, capsys, monkeypatch)
     assert status["queue"]["visible"] == 0
     waiting = sqs.get_queue_attributes(QueueUrl=index_queue, AttributeNames=["ApproximateNumberOfMessages"])
     assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    # AND the charts start from zero again
+    assert dynamodb.scan(TableName=counts_table, Select="COUNT")["Count"] == 0
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             "TICKETLENS_ENRICHED_BUCKET": f"enriched-{suffix}", "TICKETLENS_QUEUE_NAME": f"queue-{suffix}",
             "TICKETLENS_DLQ_NAME": f"dlq-{suffix}", "TICKETLENS_TABLE_NAME": f"table-{suffix}",
             "TICKETLENS_IDEMPOTENCY_TABLE": f"idem-{suffix}",
+            "TICKETLENS_COUNTS_TABLE": f"counts-{suffix}",
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

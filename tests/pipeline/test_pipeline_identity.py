@@ -51,6 +51,23 @@ def items_of(pipeline, ticket_id: str) -> list[dict[str, Any]]:
     return page["Items"]
 
 
+def minute_counts(pipeline, created_at: int) -> dict[str, int]:
+    """The counts table's minute item for ``created_at`` (the board's charts read these)."""
+    item = pipeline.store.aws.dynamodb.get_item(
+        TableName=pipeline.settings.counts_table, ConsistentRead=True,
+        Key={"period": {"S": "minute"}, "bucket_start": {"N": str(created_at - created_at % 60)}}).get("Item", {})
+    return {name: int(value["N"]) for name, value in item.items() if name == "n" or ":" in name}
+
+
+def labels(item: dict[str, Any]) -> dict[str, int]:
+    return {"n": 1, **{f"{d}:{item[d]['S']}": 1 for d in ("intent", "urgency", "sentiment")}}
+
+
+def unique_time() -> int:
+    """A minute of this test's own, so the counts it reads are its tickets' alone."""
+    return 1_500_000_000 + uuid.uuid4().int % 3_000_000 * 60
+
+
 def test_a_reused_id_with_other_content_is_a_reject_naming_the_holder(pipeline, counted) -> None:
     # GIVEN a ticket stored from one object
     tid = f"ID-{uuid.uuid4().hex[:8]}"
@@ -73,12 +90,13 @@ def test_a_reused_id_with_other_content_is_a_reject_naming_the_holder(pipeline, 
 def test_the_same_ticket_under_a_second_key_is_stored_once(pipeline, counted) -> None:
     # GIVEN one ticket uploaded twice with identical content under two keys (a producer retry)
     tid = f"ID-{uuid.uuid4().hex[:8]}"
-    document = ticket(tid, "Invoices from March are missing in the portal.")
+    document = ticket(tid, "Invoices from March are missing in the portal.", created_at=unique_time())
     upload_and_drain(pipeline, [(f"a/{tid}.json", document), (f"retry/{tid}.json", document)])
 
-    # THEN one record, written once, and no reject: the second delivery was a no-op
+    # THEN one record, written once, counted once, and no reject: the second delivery was a no-op
     store = pipeline.store
-    assert len(items_of(pipeline, tid)) == 1
+    (item,) = items_of(pipeline, tid)
+    assert minute_counts(pipeline, document["created_at"]) == labels(item)
     assert s3_writes(pipeline, store.get_item(tid)["s3_key"]) == 1
     assert dynamodb_writes(pipeline, counted, tid) == 1
     assert store.get_rejected(f"retry/{tid}.json") is None
@@ -88,20 +106,43 @@ def test_a_corrected_upload_that_moves_its_date_replaces_the_record(pipeline) ->
     # GIVEN a stored ticket
     tid = f"ID-{uuid.uuid4().hex[:8]}"
     key = f"a/{tid}.json"
-    upload_and_drain(pipeline, [(key, ticket(tid, "Sync fails.", created_at=1_764_100_000))])
+    first = unique_time()
+    upload_and_drain(pipeline, [(key, ticket(tid, "Sync fails.", created_at=first))])
     old_key = pipeline.store.get_item(tid)["s3_key"]
 
     # WHEN the producer replaces the object with a corrected ticket dated two days later
-    corrected = ticket(tid, "Sync fails on every device since the update.", created_at=1_764_272_800)
+    corrected = ticket(tid, "Sync fails on every device since the update.", created_at=first + 172_800)
     upload_and_drain(pipeline, [(key, corrected)])
 
     # THEN there is one item, at the new date, and one record with the new content
     store = pipeline.store
     (item,) = items_of(pipeline, tid)
     assert int(item["created_at"]["N"]) == corrected["created_at"]
+    # AND the ticket is counted once, at its new minute; its old minute counts nothing any more
+    assert minute_counts(pipeline, corrected["created_at"]) == labels(item)
+    assert set(minute_counts(pipeline, first).values()) == {0}
     assert store.get_ticket(tid)["body"] == corrected["body"]
     assert store.get_item(tid)["s3_key"] != old_key
     assert list(store.iter_keys(pipeline.settings.enriched_bucket, old_key)) == []
+
+
+def test_a_corrected_upload_with_new_labels_moves_its_counts(pipeline) -> None:
+    # GIVEN a stored billing ticket, counted in its minute
+    tid = f"ID-{uuid.uuid4().hex[:8]}"
+    key, at = f"a/{tid}.json", unique_time()
+    upload_and_drain(pipeline, [(key, ticket(tid, "I was charged twice for my subscription this month, "
+                                                   "please refund the second charge.", created_at=at))])
+    (before,) = items_of(pipeline, tid)
+    assert minute_counts(pipeline, at) == labels(before)
+
+    # WHEN the producer corrects it, same date, into a different request
+    upload_and_drain(pipeline, [(key, ticket(tid, "Suggestion: please add a dark mode to the mobile app, "
+                                                   "it would be lovely.", created_at=at))])
+
+    # THEN the minute still counts one ticket, under the new labels only
+    (after,) = items_of(pipeline, tid)
+    assert after["intent"] != before["intent"]
+    assert {name: n for name, n in minute_counts(pipeline, at).items() if n} == labels(after)
 
 
 def test_two_objects_racing_for_one_id_in_one_batch_leave_one_winner(pipeline) -> None:

@@ -32,6 +32,7 @@ def user_env(localstack_endpoint: str) -> Iterator[dict[str, str]]:
         TICKETLENS_QUEUE_NAME=f"ticket-processing-queue-{suffix}",
         TICKETLENS_DLQ_NAME=f"ticket-processing-dlq-{suffix}", TICKETLENS_TABLE_NAME=f"tickets-metadata-{suffix}",
         TICKETLENS_IDEMPOTENCY_TABLE=f"tickets-idempotency-{suffix}",
+        TICKETLENS_COUNTS_TABLE=f"tickets-counts-{suffix}",
     )
     yield env
     with pytest.MonkeyPatch.context() as mp:

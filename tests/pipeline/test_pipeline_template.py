@@ -48,7 +48,7 @@ def test_transform_yields_the_pipeline_resources(cfn: dict[str, Any]) -> None:
     assert not any(k.startswith("AWS::Serverless::") for k in kinds)
     assert kinds.count("AWS::S3::Bucket") == 2
     assert kinds.count("AWS::SQS::Queue") == 4  # tickets + DLQ, index + DLQ
-    assert kinds.count("AWS::DynamoDB::Table") == 2
+    assert kinds.count("AWS::DynamoDB::Table") == 3  # tickets, idempotency records, counts
     assert kinds.count("AWS::Lambda::Function") == 4  # enrich, generate, board, index
     assert kinds.count("AWS::Lambda::LayerVersion") == 2
     assert {"AWS::SQS::QueuePolicy", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule"} <= set(kinds)
@@ -142,8 +142,9 @@ def test_enrich_role_is_least_privilege(cfn: dict[str, Any]) -> None:
     assert grants["WriteEnrichedRecords"] == (["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
                                               {"Fn::Sub": "${EnrichedBucket.Arn}/tickets/*"})
     assert grants["WriteRejects"] == ("s3:PutObject", {"Fn::Sub": "${EnrichedBucket.Arn}/rejects/*"})
-    assert grants["WriteMetadata"] == (["dynamodb:PutItem", "dynamodb:DeleteItem"],
+    assert grants["WriteMetadata"] == (["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
                                        {"Fn::GetAtt": ["MetadataTable", "Arn"]})
+    assert grants["CountTickets"] == ("dynamodb:UpdateItem", {"Fn::GetAtt": ["CountsTable", "Arn"]})
     assert grants["IdempotencyRecords"][1] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
     assert grants["ConsumeTicketQueue"][1] == {"Fn::GetAtt": ["ProcessingQueue", "Arn"]}
     for statement in statements:
@@ -158,7 +159,7 @@ def test_data_is_encrypted_at_rest_and_buckets_refuse_plain_http(cfn: dict[str, 
     buckets = {n: r for n, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
     tables = {n: r for n, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
     queues = {n: r for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
-    assert set(buckets) == {"RawBucket", "EnrichedBucket"} and len(tables) == 2 and len(queues) >= 2
+    assert set(buckets) == {"RawBucket", "EnrichedBucket"} and len(tables) == 3 and len(queues) >= 2
     # THEN each is encrypted at rest
     for bucket in buckets.values():
         (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -213,7 +214,7 @@ def test_generator_runs_on_a_parameterised_schedule(cfn: dict[str, Any]) -> None
 def test_outputs_name_everything_a_client_needs(cfn: dict[str, Any]) -> None:
     assert {
         "RawBucketName", "EnrichedBucketName", "QueueName", "QueueUrl", "DeadLetterQueueName", "DeadLetterQueueUrl",
-        "TableName", "IdempotencyTableName", "EnrichFunctionName", "GenerateFunctionName", "Region",
+        "TableName", "IdempotencyTableName", "CountsTableName", "EnrichFunctionName", "GenerateFunctionName", "Region",
     } <= set(cfn["Outputs"])
 
 

@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from .. import counts
 from ..schemas import SENTIMENTS, URGENCY_LEVELS
 from ..store import INTENT_INDEX, SENTIMENT_INDEX, URGENCY_INDEX, TicketStore, from_item, is_missing
 
@@ -41,9 +42,7 @@ LIST_ATTRIBUTES = (
 # add them to the item after the record was written).
 ITEM_EXTRAS = ("similar", "duplicate_of", "incident")
 PAGE_SIZE = 200  # items read per request when a filter may drop some
-COUNT_PAGE_SIZE = 5_000  # keys and labels only; DynamoDB still stops a page at 1 MB read
 DEFAULT_READ_CAP = 2_000
-COUNT_READ_CAP = 100_000
 URGENT_LEVELS = ("critical", "high")
 
 
@@ -78,48 +77,22 @@ class Counts:
     series: dict[str, dict[str, list[int]]]
     total: int
     items_read: int
-    complete: bool = True
-
-
-@dataclass
-class _CountCache:
-    """Counts of closed buckets, which no longer change (bar a late or corrected ticket:
-    entries expire after ``ttl_s``). Keyed by (bucket size, bucket start)."""
-
-    ttl_s: float = 600.0
-    entries: dict[tuple[int, int], tuple[float, dict[str, dict[str, int]]]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, bucket_s: int, start: int, now: float) -> dict[str, dict[str, int]] | None:
-        with self.lock:
-            hit = self.entries.get((bucket_s, start))
-        if hit is None or now - hit[0] > self.ttl_s:
-            return None
-        return hit[1]
-
-    def put(self, bucket_s: int, start: int, counts: dict[str, dict[str, int]], now: float) -> None:
-        with self.lock:
-            if len(self.entries) > 20_000:  # a long-lived server: forget what expired
-                self.entries = {k: v for k, v in self.entries.items() if now - v[0] <= self.ttl_s}
-            self.entries[(bucket_s, start)] = (now, counts)
 
 
 class BoardData:
     """Read-only queries behind the board's JSON API."""
 
-    def __init__(self, store: TicketStore | None = None, clock: Callable[[], float] = time.time,
-                 settle_s: int = 120) -> None:
+    def __init__(self, store: TicketStore | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store or TicketStore()
         self.clock = clock
-        # A bucket is cached once it ended this long ago (tickets arrive after processing).
-        self.settle_s = settle_s
-        self._counts = _CountCache()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="board-query")
+        self._lock = threading.Lock()
+        self._rejects: dict[tuple[str, str], dict[str, Any]] = {}  # (key, ETag) -> what the panel shows
 
-    def clear_cache(self) -> None:
-        """Forget cached counts (a benchmark's cold start; a corrected past you want now)."""
-        with self._counts.lock:
-            self._counts.entries.clear()
+    def forget_rejects(self) -> None:
+        """Forget the reject documents read so far (a cold start, as a new Lambda container has)."""
+        with self._lock:
+            self._rejects.clear()
 
     @property
     def _table(self) -> str:
@@ -178,58 +151,21 @@ class BoardData:
     def counts(self, window_s: int, bucket_s: int) -> Counts:
         """Tickets per bucket over the last ``window_s`` seconds, by intent, urgency, sentiment.
 
-        Reads every ticket in the window once (three sentiment-index queries, keys and
-        labels only), except buckets that closed a while ago, which are cached: a refresh
-        reads only the newest buckets.
+        One Query of the counts table, which the store keeps with every ticket it writes
+        (``ticketlens.counts``): at most a few hundred small items, however many tickets.
         """
         now = self.clock()
         end = int(now // bucket_s + 1) * bucket_s
         buckets = list(range(end - (window_s // bucket_s) * bucket_s, end, bucket_s))
-        since = buckets[0]
-        cached: dict[int, dict[str, dict[str, int]]] = {}
-        for start in buckets:
-            hit = self._counts.get(bucket_s, start, now)
-            if hit is None:
-                break
-            cached[start] = hit
-        read_from = since + len(cached) * bucket_s
-        fresh: dict[int, dict[str, dict[str, int]]] = {
-            start: _empty_counts() for start in buckets if start >= read_from
-        }
-        items_read = 0
-        complete = True
-        if fresh:
-            results = self._parallel(
-                lambda sentiment: self._query(
-                    SENTIMENT_INDEX, "sentiment", sentiment, limit=COUNT_READ_CAP, newest_first=False,
-                    since=read_from, projection=("created_at", "intent", "urgency"), read_cap=COUNT_READ_CAP,
-                    page_size=COUNT_PAGE_SIZE),
-                SENTIMENTS,
-            )
-            for sentiment, (items, done, read) in zip(SENTIMENTS, results, strict=True):
-                items_read += read
-                complete = complete and done
-                for item in items:
-                    start = since + (int(item["created_at"]) - since) // bucket_s * bucket_s
-                    slot = fresh.get(start)
-                    if slot is None:
-                        continue  # created in the future (a producer's clock ahead): not on this chart
-                    for dimension, value in (("intent", item.get("intent")), ("urgency", item.get("urgency")),
-                                             ("sentiment", sentiment)):
-                        if value is not None:
-                            slot[dimension][value] = slot[dimension].get(value, 0) + 1
-            if complete:
-                for start, slot in fresh.items():
-                    if start + bucket_s <= now - self.settle_s:
-                        self._counts.put(bucket_s, start, slot, now)
-        per_bucket = [cached.get(start) or fresh[start] for start in buckets]
+        read = counts.read(self._dynamodb, self.store.settings.counts_table, buckets, bucket_s)
+        per_bucket = [read.buckets[start] for start in buckets]
         series: dict[str, dict[str, list[int]]] = {}
         for dimension, known in (("intent", ()), ("urgency", URGENCY_LEVELS), ("sentiment", SENTIMENTS)):
             seen = list(known) + sorted({v for slot in per_bucket for v in slot[dimension]} - set(known))
             series[dimension] = {value: [slot[dimension].get(value, 0) for slot in per_bucket] for value in seen}
         total = sum(sum(slot["sentiment"].values()) for slot in per_bucket)
-        return Counts(since=since, bucket_s=bucket_s, buckets=buckets, series=series, total=total,
-                      items_read=items_read, complete=complete)
+        return Counts(since=buckets[0], bucket_s=bucket_s, buckets=buckets, series=series, total=total,
+                      items_read=read.items_read)
 
     # -- one ticket ----------------------------------------------------------------------
     def ticket(self, ticket_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -246,15 +182,23 @@ class BoardData:
 
     # -- what went wrong -----------------------------------------------------------------
     def rejects(self, limit: int = 20) -> tuple[list[dict[str, Any]], int]:
-        """The newest rejects (without the raw input they keep: it is ticket text), and how many there are."""
+        """The newest rejects (without the raw input they keep: it is ticket text), and how many there are.
+
+        One listing per call; a reject's document is read once and kept while it is among the
+        newest (by key and ETag: a raw object rejected again is read again).
+        """
         settings = self.store.settings
-        listed: list[tuple[datetime, str]] = []
+        listed: list[tuple[datetime, str, str]] = []
         paginator = self.store.aws.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=settings.enriched_bucket, Prefix=settings.rejects_prefix):
-            listed.extend((obj["LastModified"], obj["Key"]) for obj in page.get("Contents", []))
-        newest = [key for _, key in heapq.nlargest(limit, listed)]
+            listed.extend((obj["LastModified"], obj["Key"], obj.get("ETag", "")) for obj in page.get("Contents", []))
+        newest = [(key, etag) for _, key, etag in heapq.nlargest(limit, listed)]
 
-        def load(key: str) -> dict[str, Any] | None:
+        def load(version: tuple[str, str]) -> dict[str, Any] | None:
+            with self._lock:
+                if version in self._rejects:
+                    return self._rejects[version]
+            key = version[0]
             try:
                 body = self.store.aws.s3.get_object(Bucket=settings.enriched_bucket, Key=key)["Body"].read()
             except ClientError as error:
@@ -262,15 +206,22 @@ class BoardData:
                     return None  # expired or cleaned between the listing and the read
                 raise
             document = json.loads(body)
-            return {
+            summary = {
                 "where": str(document.get("where", "")),
                 "reason": str(document.get("reason", "")),
                 "raw_size": document.get("raw_size"),
                 "recorded_at": str(document.get("recorded_at", "")),
                 "reject_key": key,
             }
+            with self._lock:
+                self._rejects[version] = summary
+            return summary
 
         found = [r for r in self._parallel(load, newest) if r is not None]
+        with self._lock:
+            wanted = set(newest)
+            if len(self._rejects) > 4 * limit:  # forget what is no longer among the newest
+                self._rejects = {v: doc for v, doc in self._rejects.items() if v in wanted}
         return found, len(listed)
 
     def dead_letters(self, limit: int = 10) -> list[dict[str, Any]]:

@@ -121,6 +121,7 @@ def settings_parameters(template: Mapping[str, Any], settings: Settings) -> dict
         "DeadLetterQueueName": settings.dlq_name,
         "TableName": settings.table_name,
         "IdempotencyTableName": settings.idempotency_table,
+        "CountsTableName": settings.counts_table,
         "IdempotencyTtlSeconds": str(settings.idempotency_ttl_seconds),
     }
     declared = template.get("Parameters") or {}

@@ -19,6 +19,7 @@ The run, against a stack of its own (names with a random suffix) on an emulator:
    * every hostile object ended as its corpus entry says (stored, duplicate, or a reject
      whose reason names the problem);
    * raw objects = stored records + rejects + duplicates (nothing unaccounted for);
+   * the counts table counts every item exactly once, per minute and per hour;
    * the dead-letter queue is empty: every failure was transient and was retried;
    * the worker's memory (the sum over its process group) stays bounded.
 
@@ -46,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import counts
 from ..settings import Settings
 from .corpus import Hostile, hostile_corpus
 
@@ -84,6 +86,7 @@ class HarnessReport:
     rejects: int = 0
     duplicates: int = 0
     raw_objects: int = 0
+    counted: tuple[int, int] = (0, 0)  # tickets in the counts table: (per minute, per hour)
     dlq: int = 0
     worker_exit: int | None = None
     violations: list[str] = field(default_factory=list)
@@ -101,6 +104,7 @@ class HarnessReport:
             f"({self.tickets_per_s:.1f} good tickets/s, kills and retries included)",
             f"accounted for       {self.raw_objects} raw objects = {self.stored} stored + {self.rejects} rejects"
             f" + {self.duplicates} duplicates",
+            f"counted             {self.counted[0]} per minute, {self.counted[1]} per hour",
             f"dead-letter queue   {self.dlq}",
             f"worker peak RSS     {self.worker_peak_rss_mb:.0f} MB (its process group), "
             f"{self.worker_peak_process_rss_mb:.0f} MB (largest process)",
@@ -301,6 +305,7 @@ def _stack_env(endpoint: str, suffix: str) -> dict[str, str]:
         "TICKETLENS_DLQ_NAME": f"faults-dlq-{suffix}",
         "TICKETLENS_TABLE_NAME": f"faults-metadata-{suffix}",
         "TICKETLENS_IDEMPOTENCY_TABLE": f"faults-idempotency-{suffix}",
+        "TICKETLENS_COUNTS_TABLE": f"faults-counts-{suffix}",
     }
 
 
@@ -407,6 +412,11 @@ def _check(report: HarnessReport, store: TicketStore, settings: Settings, good: 
     if report.raw_objects != report.stored + report.rejects + report.duplicates:
         v.append(f"{report.raw_objects} raw objects but {report.stored} stored + {report.rejects} rejects + "
                  f"{report.duplicates} duplicates")
+    report.counted = (counts.totals(aws.dynamodb, settings.counts_table, counts.MINUTE),
+                      counts.totals(aws.dynamodb, settings.counts_table, counts.HOUR))
+    if report.counted != (sum(items.values()),) * 2:
+        v.append(f"{sum(items.values())} items but the counts table counts {report.counted[0]} per minute and "
+                 f"{report.counted[1]} per hour")
     dlq = store.queue_depth(settings.dlq_name)
     report.dlq = dlq["visible"] + dlq["in_flight"]
     if report.dlq:
@@ -439,13 +449,13 @@ def _stream_writes(aws: Clients, settings: Settings, stream_arn: str) -> Counter
 
 
 def _items_per_ticket(aws: Clients, table: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
+    per_ticket: Counter[str] = Counter()
     kwargs: dict[str, Any] = {"TableName": table, "ProjectionExpression": "ticket_id"}
     while True:
         page = aws.dynamodb.scan(**kwargs)
-        counts.update(item["ticket_id"]["S"] for item in page.get("Items", []))
+        per_ticket.update(item["ticket_id"]["S"] for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
-            return counts
+            return per_ticket
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

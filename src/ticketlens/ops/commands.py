@@ -152,7 +152,8 @@ def confirm_destruction(args: argparse.Namespace, action: str) -> bool:
     print(f"{action} at {where} deletes:", file=sys.stderr)
     for kind, names in (("objects in buckets", [settings.raw_bucket, settings.enriched_bucket]),
                         ("messages in queues", queues_to_empty(settings)),
-                        ("items in tables", [settings.table_name, settings.idempotency_table])):
+                        ("items in tables", [settings.table_name, settings.idempotency_table,
+                                             settings.counts_table])):
         print(f"  every {kind}: {', '.join(names)}", file=sys.stderr)
     if args.yes:
         return True
@@ -311,8 +312,13 @@ def clean(store: TicketStore) -> None:
                 raise
             continue  # a stack deployed before the index existed
         aws.sqs.purge_queue(QueueUrl=url)
-    for table_name in (s.table_name, s.idempotency_table):
-        key_schema = aws.dynamodb.describe_table(TableName=table_name)["Table"]["KeySchema"]
+    for table_name in (s.table_name, s.idempotency_table, s.counts_table):
+        try:
+            key_schema = aws.dynamodb.describe_table(TableName=table_name)["Table"]["KeySchema"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            continue  # a stack deployed before the counts table existed
         key_names = [k["AttributeName"] for k in key_schema]
         kwargs: dict[str, Any] = {"TableName": table_name,
                                   "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(key_names))),

@@ -257,8 +257,7 @@ function renderCharts(counts) {
   for (const dimension of ["urgency", "sentiment", "intent"]) {
     drawChart($(`chart-${dimension}`), dimension, counts);
   }
-  const note = `${counts.total} tickets since ${when(counts.since)}, ${counts.bucket_s / 60}-minute bars` +
-    (counts.complete ? "" : " (partial: too many tickets to count in one request)");
+  const note = `${counts.total} tickets since ${when(counts.since)}, ${counts.bucket_s / 60}-minute bars`;
   $("chart-note").replaceChildren(note);
 }
 
