@@ -32,7 +32,15 @@ from ticketlens.training.metrics import (
     plot_reliability,
     precision_recall,
 )
-from ticketlens.training.shift import ShiftSpec, calibration, fit_shift, lodo_groups, lodo_report, pick_prototypes
+from ticketlens.training.shift import (
+    Group,
+    ShiftSpec,
+    calibration,
+    fit_shift,
+    lodo_groups,
+    lodo_report,
+    pick_prototypes,
+)
 
 log = logging.getLogger(__name__)
 MIN_CALIBRATION_ROWS = 20
@@ -200,23 +208,27 @@ def _flag_reports(
         report["flag_recall"] = round(float((f & t).sum() / t.sum()), 4) if t.any() else None
 
 
-def train_head(
-    spec: HeadSpec,
-    examples: Sequence[tdata.Example],
-    plot_path: Path | None = None,
-) -> tuple[ClassifierHead, dict[str, Any]]:
-    """Fit + calibrate + evaluate ``spec`` on ``examples`` (each carrying its split)."""
-    started = time.perf_counter()
+@dataclass
+class FittedHead:
+    """A head fitted on the train split, with the material its calibration is fitted on."""
+
+    head: ClassifierHead  # its ``temperature`` already set to the single temperature
+    fit_info: dict[str, Any]
+    labels: np.ndarray  # label index of every example
+    raw: np.ndarray  # the head's uncalibrated logits of every example
+    calibrated: bool  # False: the calib split is too small, the temperature stays 1
+    groups: list[Group]  # in-domain calib and left-out domains; empty without a shift spec
+    prototypes: np.ndarray | None  # the training embeddings the shift calibration keeps
+
+
+def fit_head(spec: HeadSpec, examples: Sequence[tdata.Example], x_all: np.ndarray) -> FittedHead:
+    """Fit ``spec`` on the train rows of ``examples`` (features ``x_all``), its single
+    temperature on the calib rows and, with a shift spec, one head per left-out domain."""
     label_index = {label: i for i, label in enumerate(spec.labels)}
-    unknown = sorted({e.label for e in examples} - set(label_index))
-    if unknown:
-        raise ValueError(f"labels not in the head's label set: {unknown}")
-    x_all = build_features(examples, spec.features)
-    embedded_at = time.perf_counter()
     y_all = np.asarray([label_index[e.label] for e in examples])
     split = np.asarray([e.split for e in examples])
     sources = np.asarray([e.source for e in examples])
-    tr, ca, va = (np.flatnonzero(split == s) for s in ("train", "calib", "val"))
+    tr, ca = (np.flatnonzero(split == s) for s in ("train", "calib"))
     if len(tr) == 0:
         raise ValueError("no training examples")
 
@@ -240,20 +252,20 @@ def train_head(
 
     fit_infos: list[dict[str, Any]] = []
     head = fit_without(np.ones(len(examples), dtype=bool))
-    fit_info = fit_infos[0]
     raw = raw_logits(head, x_all)
     # a temperature fitted on a handful of rows is noise (all right -> T at its floor): keep 1
     calibrated = len(ca) >= MIN_CALIBRATION_ROWS
     calib_examples = [examples[i] for i in ca.tolist()]
-    temperature = (
+    head.temperature = (
         fit_temperature(raw[ca], y_all[ca], _calibration_weights(calib_examples, spec)) if calibrated else 1.0
     )
-    head.temperature = temperature
-    lodo: dict[str, Any] | None = None
+    groups: list[Group] = []
+    prototypes = None
     if spec.shift is not None and calibrated:
         embeddings = x_all[:, :EMBED_DIM]
         proto_rows = pick_prototypes(tr, spec.shift.prototypes, spec.fit.seed)
         prototypes = embeddings[proto_rows].astype(np.float16)
+
         def scored_without(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             lodo_head = fit_without(keep)
             return raw_logits(lodo_head, x_all), lodo_head.disagreement(x_all)
@@ -262,6 +274,29 @@ def train_head(
             scored_without, raw, head.disagreement(x_all), embeddings, y_all, sources, split, proto_rows, spec.shift,
             prototypes,
         )
+    return FittedHead(head, fit_infos[0], y_all, raw, calibrated, groups, prototypes)
+
+
+def train_head(
+    spec: HeadSpec,
+    examples: Sequence[tdata.Example],
+    plot_path: Path | None = None,
+) -> tuple[ClassifierHead, dict[str, Any]]:
+    """Fit + calibrate + evaluate ``spec`` on ``examples`` (each carrying its split)."""
+    started = time.perf_counter()
+    unknown = sorted({e.label for e in examples} - set(spec.labels))
+    if unknown:
+        raise ValueError(f"labels not in the head's label set: {unknown}")
+    x_all = build_features(examples, spec.features)
+    embedded_at = time.perf_counter()
+    fitted = fit_head(spec, examples, x_all)
+    head, raw, y_all, temperature = fitted.head, fitted.raw, fitted.labels, fitted.head.temperature
+    split = np.asarray([e.split for e in examples])
+    ca, va = (np.flatnonzero(split == s) for s in ("calib", "val"))
+    calib_examples = [examples[i] for i in ca.tolist()]
+    lodo: dict[str, Any] | None = None
+    if spec.shift is not None and fitted.prototypes is not None:
+        groups, prototypes = fitted.groups, fitted.prototypes
         coef = fit_shift(groups, start=float(np.log(temperature)))
         lodo = {"shift_coef": list(coef), **lodo_report(groups, temperature)}
         # shipped only when it does better than the single temperature on the domains it
@@ -290,10 +325,10 @@ def train_head(
                 if lodo and lodo["shipped"]
                 else "temperature fitted on the calib split"
             )
-            if calibrated
+            if fitted.calibrated
             else f"none (calib split < {MIN_CALIBRATION_ROWS} rows)"
         ),
-        "fit": fit_info,
+        "fit": fitted.fit_info,
         "data": _data_summary(examples),
         "training_seconds": {
             "embedding_and_features": round(embedded_at - started, 1),
