@@ -28,7 +28,7 @@ def of_type(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def resolved(value: Any, params: dict[str, str]) -> Any:
-    return stack_module.resolve(value, params)
+    return stack_module.resolve(stack_module.load_template(TEMPLATE), params, value)
 
 
 @pytest.fixture(scope="module")

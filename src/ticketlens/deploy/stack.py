@@ -211,11 +211,11 @@ def patch_for_emulator(cfn: dict[str, Any], active: set[str] | None = None) -> t
 
 
 # ----------------------------------------------------------------- resolved settings --
-def resolve(value: Any, parameters: Mapping[str, str]) -> Any:
-    """Resolve a parameter Ref (the only intrinsic the local runner's settings use)."""
-    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
-        return parameters[value["Ref"]]
-    return value
+def resolve(template: Mapping[str, Any], parameters: Mapping[str, str], value: Any,
+            settings: Settings | None = None) -> Any:
+    """A template value with its intrinsics resolved before any stack exists (parameters,
+    conditions, pseudo parameters); a reference to a resource raises DeployError."""
+    return _Intrinsics(None, template, parameters, {}, settings or get_settings()).resolve(value)
 
 
 @dataclass(frozen=True)
@@ -242,8 +242,10 @@ class ScheduleSettings:
     environment: dict[str, str] = field(default_factory=dict)
 
 
-def event_sources(template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[EventSourceSettings]:
+def event_sources(template: Mapping[str, Any], parameters: Mapping[str, str],
+                  settings: Settings) -> list[EventSourceSettings]:
     """SQS event sources of the SAM template's functions (read before the transform)."""
+    resolve = _Intrinsics(None, template, parameters, {}, settings).resolve
     found = []
     for logical_id, resource in (template.get("Resources") or {}).items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -258,12 +260,12 @@ def event_sources(template: Mapping[str, Any], parameters: Mapping[str, str]) ->
                 EventSourceSettings(
                     function=logical_id,
                     handler=str(props.get("Handler", "")),
-                    batch_size=int(resolve(ev.get("BatchSize", 10), parameters)),
-                    window_seconds=float(resolve(ev.get("MaximumBatchingWindowInSeconds", 0), parameters)),
+                    batch_size=int(resolve(ev.get("BatchSize", 10))),
+                    window_seconds=float(resolve(ev.get("MaximumBatchingWindowInSeconds", 0))),
                     report_batch_item_failures="ReportBatchItemFailures" in (ev.get("FunctionResponseTypes") or []),
-                    max_concurrency=int(resolve(scaling.get("MaximumConcurrency", 2), parameters)),
-                    function_timeout_seconds=float(resolve(props.get("Timeout", 3), parameters)),
-                    memory_mb=int(resolve(props.get("MemorySize", 128), parameters)),
+                    max_concurrency=int(resolve(scaling.get("MaximumConcurrency", 2))),
+                    function_timeout_seconds=float(resolve(props.get("Timeout", 3))),
+                    memory_mb=int(resolve(props.get("MemorySize", 128))),
                 )
             )
     return found
@@ -281,50 +283,44 @@ def rate_seconds(expression: str) -> float | None:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
-def schedules(template: Mapping[str, Any], parameters: Mapping[str, str]) -> list[ScheduleSettings]:
-    conditions = template.get("Conditions") or {}
+def schedules(template: Mapping[str, Any], parameters: Mapping[str, str],
+              settings: Settings) -> list[ScheduleSettings]:
+    """Scheduled functions of the SAM template, with the environment they would get.
+
+    Environment values that name a stack resource (``!Ref MetadataTable``) are left out: a
+    local run takes those from its settings.
+    """
+    intrinsics = _Intrinsics(None, template, parameters, {}, settings)
     found = []
     for logical_id, resource in (template.get("Resources") or {}).items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         props = resource.get("Properties", {})
-        env = {
-            name: str(resolve(value, parameters))
-            for name, value in ((props.get("Environment") or {}).get("Variables") or {}).items()
-            if not isinstance(resolve(value, parameters), dict)
-        }
+        env = {}
+        for name, value in ((props.get("Environment") or {}).get("Variables") or {}).items():
+            try:
+                resolved = intrinsics.resolve(value)
+            except DeployError:
+                continue  # names a resource of the stack
+            if isinstance(resolved, str | int | float | bool):
+                env[name] = str(resolved)
         for event in (props.get("Events") or {}).values():
             if event.get("Type") not in ("Schedule", "ScheduleV2"):
                 continue
             ev = event.get("Properties", {})
-            expression = str(resolve(ev.get("Schedule") or ev.get("ScheduleExpression"), parameters))
+            expression = str(intrinsics.resolve(ev.get("Schedule") or ev.get("ScheduleExpression")))
+            state = intrinsics.resolve(ev.get("State", ev.get("Enabled", True)))
             found.append(
                 ScheduleSettings(
                     function=logical_id,
                     handler=str(props.get("Handler", "")),
                     expression=expression,
                     interval_seconds=rate_seconds(expression),
-                    enabled=_schedule_enabled(ev, parameters, conditions),
+                    enabled=str(state).upper() in {"TRUE", "ENABLED"},
                     environment=env,
                 )
             )
     return found
-
-
-def _schedule_enabled(ev: Mapping[str, Any], parameters: Mapping[str, str], conditions: Mapping[str, Any]) -> bool:
-    state = ev.get("State", ev.get("Enabled", True))
-    if isinstance(state, dict) and "Fn::If" in state:
-        name, if_true, if_false = state["Fn::If"]
-        state = if_true if _condition(conditions.get(name), parameters) else if_false
-    state = resolve(state, parameters)
-    return str(state).upper() in {"TRUE", "ENABLED"}
-
-
-def _condition(spec: Any, parameters: Mapping[str, str]) -> bool:
-    if isinstance(spec, dict) and "Fn::Equals" in spec:
-        left, right = (str(resolve(v, parameters)) for v in spec["Fn::Equals"])
-        return left == right
-    raise DeployError(f"unsupported condition for local evaluation: {spec!r}")
 
 
 # ----------------------------------------------------------------------------- stack --
@@ -374,8 +370,8 @@ def describe(
         name=settings.stack_name,
         outputs={},
         parameters=parameters,
-        event_sources=event_sources(template, parameters),
-        schedules=schedules(template, parameters),
+        event_sources=event_sources(template, parameters, settings),
+        schedules=schedules(template, parameters, settings),
     )
 
 
@@ -700,6 +696,8 @@ class _Intrinsics:
         raise DeployError(f"cannot resolve Ref {name}")
 
     def _get_att(self, logical: str, attribute: str) -> str:
+        if logical not in self.physical:
+            raise DeployError(f"cannot resolve Fn::GetAtt {logical}.{attribute}: {logical} is not created yet")
         kind = self.resources[logical]["Type"]
         physical = self.physical[logical]
         if kind == "AWS::SQS::Queue" and attribute == "QueueName":
