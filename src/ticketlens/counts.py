@@ -10,7 +10,8 @@ traffic.
 
 Layout: hash key ``period`` (``"minute"`` or ``"hour"``), range key ``bucket_start``
 (Unix seconds); attributes ``n`` (tickets) and ``intent:<label>``, ``urgency:<level>``,
-``sentiment:<value>``. Minute items expire after two days, hour items after 400 (TTL on
+``sentiment:<value>``, and ``incident:<id>`` for tickets the similar-ticket search put in an
+incident (the board's list of current incidents). Minute items expire after two days, hour items after 400 (TTL on
 ``expires_at``). Every ticket updates the same two items within a minute, so one
 deployment writes at most a few hundred tickets a second (the rate DynamoDB accepts on
 one item); a support queue is far below that.
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-DIMENSIONS = ("intent", "urgency", "sentiment")
+DIMENSIONS = ("intent", "urgency", "sentiment", "incident")  # incident: only tickets that belong to one
 TOTAL = "n"
 
 

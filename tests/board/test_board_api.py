@@ -160,6 +160,43 @@ def test_counts_over_time_add_up_by_intent_urgency_and_sentiment(pipeline) -> No
     assert day["series"]["intent"][intent] and sum(day["series"]["intent"][intent]) == 60
 
 
+def test_current_incidents_come_from_the_counts_largest_first_with_the_ticket_that_opened_them(pipeline) -> None:
+    # GIVEN, at a time of this test's own, two incidents over the last three hours (five tickets
+    # and two) and tickets in no incident; and an incident of two days ago
+    now = 1_300_000_000 + random.randrange(10_000_000)
+    intent = unique("incident")
+
+    def stored(n: int, at: int, incident: str | None) -> str:
+        ticket = enriched(f"{intent}-{n}", at, intent, "high", "NEGATIVE")
+        ticket = ticket.model_copy(update={"enrichment": ticket.enrichment.model_copy(update={"incident": incident})})
+        pipeline.store.put_enriched(ticket)
+        return ticket.ticket_id
+
+    big, small, old = f"INC-{intent}-0", f"INC-{intent}-10", f"INC-{intent}-20"
+    for n in range(5):
+        stored(n, now - 3 * 3600 + n * 1800, big)
+    for n in (10, 11):
+        stored(n, now - 600 + n, small)
+    for n in (20, 21):
+        stored(n, now - 2 * 86400 + n, old)
+    for n in range(30, 34):
+        stored(n, now - 300 - n, None)
+    api = Api(pipeline.store, clock=lambda: float(now))
+
+    # WHEN the board lists the incidents of the last 24 hours
+    listed = api.json("/api/incidents?hours=24")["incidents"]
+
+    # THEN both current ones are there, largest first, with their size, their hours and the
+    # ticket that opened each; the old one is not
+    mine = [i for i in listed if i["incident"].startswith(f"INC-{intent}-")]
+    assert [(i["incident"], i["tickets"]) for i in mine] == [(big, 5), (small, 2)]
+    assert mine[0]["first_hour"] == (now - 3 * 3600) // 3600 * 3600 and mine[0]["last_hour"] >= mine[0]["first_hour"]
+    assert mine[0]["first_ticket"]["ticket_id"] == f"{intent}-0"
+    assert mine[0]["first_ticket"]["summary"] == f"summary of {intent}-0" and "body" not in mine[0]["first_ticket"]
+    # AND a bad window is refused with a reason
+    assert "hours" in api.json("/api/incidents?hours=0", status=400)["error"]
+
+
 def test_ticket_page_data_has_the_full_record_and_why_it_got_its_urgency(pipeline) -> None:
     # GIVEN a stored ticket whose text fires urgency rules
     intent = "billing_issue"
@@ -277,7 +314,7 @@ def test_every_table_read_is_a_query_on_an_index_or_a_key(pipeline) -> None:
         # WHEN every data view is loaded
         api = Api(pipeline.store)
         for path in ("/api/tickets", "/api/tickets?urgency=high&sentiment=NEGATIVE", "/api/tickets?max_confidence=0.5",
-                     "/api/urgent", "/api/counts?window=24h", f"/api/ticket?id={ticket.ticket_id}"):
+                     "/api/urgent", "/api/counts?window=24h", "/api/incidents", f"/api/ticket?id={ticket.ticket_id}"):
             api.json(path)
     finally:
         events.unregister("provide-client-params.dynamodb.*", record)

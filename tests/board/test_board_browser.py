@@ -9,9 +9,11 @@ Without Chromium these tests skip, except in CI (CI=true), where .ci/run install
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +164,13 @@ def test_board_loads_and_shows_the_enriched_tickets_and_charts(live: Live) -> No
     assert "dead letters" in live.driver.find_element("id", "status").text
     # AND the rejects panel gives the broken upload's reason
     live.wait(lambda d: "not valid JSON" in d.find_element("id", "rejects-list").text, 15)
+    # AND the incidents panel shows what the API reports for the last 24 hours (or says there are none)
+    with urllib.request.urlopen(live.server.url + "/api/incidents?hours=24") as response:
+        expected = [i["incident"] for i in json.loads(response.read())["incidents"]]
+    live.wait(lambda d: d.find_elements("css selector", "#incidents-list li"), 15)
+    shown = live.driver.execute_script(
+        "return [...document.querySelectorAll('#incidents-list li')].map((li) => li.dataset.incident || null)")
+    assert shown == (expected or [None])
     live.screenshot("board.png")
 
 

@@ -125,6 +125,12 @@ def create_app(data: BoardData | None = None, clock: Callable[[], float] | None 
         seconds, bucket_s = WINDOWS[window]
         return _json(200, {"window": window, **asdict(board().counts(seconds, bucket_s))})
 
+    @app.get("/api/incidents")
+    def incidents() -> Response[str]:
+        hours = _number("hours", query("hours", "24"), 1, 24 * 7)
+        return _json(200, {"incidents": board().incidents(int(hours), limit=_limit(query("limit", "10"))),
+                           "hours": int(hours), "now": int(now())})
+
     @app.get("/api/ticket")
     def ticket() -> Response[str]:
         ticket_id = query("id")

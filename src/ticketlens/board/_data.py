@@ -167,6 +167,34 @@ class BoardData:
         return Counts(since=buckets[0], bucket_s=bucket_s, buckets=buckets, series=series, total=total,
                       items_read=read.items_read)
 
+    def incidents(self, hours: int, limit: int = 10) -> list[dict[str, Any]]:
+        """Incidents with tickets in the last ``hours`` hours, largest first, each with its first ticket.
+
+        Read from the hour counters (one Query) and, per incident, the ticket that opened it
+        (incident ids are ``INC-<first ticket id>``): no scan, whatever the traffic.
+        """
+        now = self.clock()
+        end = int(now // 3600 + 1) * 3600
+        buckets = list(range(end - hours * 3600, end, 3600))
+        read = counts.read(self._dynamodb, self.store.settings.counts_table, buckets, 3600)
+        found: dict[str, dict[str, Any]] = {}
+        for start in buckets:
+            for incident, n in read.buckets[start]["incident"].items():
+                if n <= 0:
+                    continue  # moved away by corrected uploads
+                entry = found.setdefault(incident, {"incident": incident, "tickets": 0, "first_hour": start})
+                entry["tickets"] += n
+                entry["last_hour"] = start
+        largest = sorted(found.values(), key=lambda e: (-e["tickets"], -e["last_hour"], e["incident"]))[:limit]
+
+        def opened_by(entry: dict[str, Any]) -> dict[str, Any]:
+            first = self.store.get_item(entry["incident"].removeprefix("INC-"))
+            if first is not None:
+                entry["first_ticket"] = {name: first[name] for name in LIST_ATTRIBUTES if name in first}
+            return entry
+
+        return self._parallel(opened_by, largest)
+
     # -- one ticket ----------------------------------------------------------------------
     def ticket(self, ticket_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(the table's item, the full record from the enriched bucket), or None."""

@@ -171,12 +171,14 @@ async function refreshSlow() {
   if (state.slowBusy) return;
   state.slowBusy = true;
   try {
-    const [counts, rejects] = await Promise.all([
+    const [counts, rejects, incidents] = await Promise.all([
       api(`/api/counts?window=${encodeURIComponent($("chart-window").value || "1h")}`),
       api("/api/rejects?limit=10"),
+      api("/api/incidents?hours=24&limit=10"),
     ]);
     renderCharts(counts);
     renderRejects(rejects);
+    renderIncidents(incidents);
   } catch (error) {
     showError(error);
   } finally {
@@ -228,6 +230,20 @@ function renderUrgent(tickets) {
     h("div", { class: "summary" }, t.summary || ""),
     markers(t)));
   $("urgent-list").replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "nothing critical or high in this window")]));
+}
+
+function renderIncidents(data) {
+  const items = data.incidents.map((i) => {
+    const first = i.first_ticket;
+    return h("li", { dataset: { incident: i.incident, tickets: String(i.tickets) } },
+      h("strong", {}, i.incident),
+      ` ${i.tickets} ticket${i.tickets === 1 ? "" : "s"} · ${when(i.first_hour).slice(11, 16)}–${when(i.last_hour + 3600).slice(11, 16)} UTC`,
+      first ? h("div", { class: "summary" },
+        badge("intent", first.intent, first.intent_confidence), " ",
+        h("a", { href: ticketHref(first.ticket_id) }, first.subject || first.summary || first.ticket_id),
+        h("div", {}, first.summary || "")) : null);
+  });
+  $("incidents-list").replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "no incidents in the last 24 hours")]));
 }
 
 function renderRejects(data) {
