@@ -66,6 +66,8 @@ def make_record(rng: random.Random, n: int, created_at: int) -> Any:
         summary="Customer reports that the export of monthly reports to CSV fails with a timeout since the update.",
         processed_at="2026-01-01T00:00:00.000Z", model_version="bench", s3_key=f"tickets/bench/BENCH-{n:07d}.json",
         content_sha256=uuid.uuid4().hex * 2,
+        # one ticket in 50 belongs to an incident opened by the first ticket of its 500
+        incident=f"INC-BENCH-{n // 500 * 500:07d}" if n % 50 == 0 else None,
     )
 
 
@@ -273,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             ("counts 6 h", "/api/counts?window=6h", None),
             ("counts 24 h", "/api/counts?window=24h", None),
             ("counts 7 days", "/api/counts?window=7d", None),
+            ("incidents, 24 h", "/api/incidents?hours=24&limit=10", None),
             ("ticket page", None, None),
             ("queue depths", "/api/status", None),
             ("rejects, 200 kept, first load", "/api/rejects?limit=10", data.forget_rejects),
