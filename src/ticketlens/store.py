@@ -329,7 +329,7 @@ class TicketStore:
                 elif old.get("content_sha256") == item["content_sha256"]:
                     return False
                 else:
-                    condition, expected = "content_sha256 = :old", {":old": old["content_sha256"]}
+                    condition, expected = _holds(old)
                     moved = counts.difference(labels, counts.labels_of(from_item(old)))
                 continue
             _backoff(attempt)
@@ -343,9 +343,11 @@ class TicketStore:
             old = self._item_at(key)
             if old is None:
                 break
+            condition, expected = _holds(old)
             delete: dict[str, Any] = {"TableName": self.settings.table_name, "Key": key,
-                                      "ConditionExpression": "content_sha256 = :old",
-                                      "ExpressionAttributeValues": {":old": old["content_sha256"]}}
+                                      "ConditionExpression": condition}
+            if expected:
+                delete["ExpressionAttributeValues"] = expected
             gone = counts.updates(self.settings.counts_table, old_created_at,
                                   counts.negated(counts.labels_of(from_item(old))))
             if self._transact([{"Delete": delete}, *gone]) == "done":
@@ -526,6 +528,14 @@ class TicketStore:
             "rejects": self.count_objects(s.enriched_bucket, s.rejects_prefix),
             "table_items": self.count_items(),
         }
+
+
+def _holds(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A condition that the item still holds the content just read (items from before
+    content hashes have none: then it must still have none)."""
+    if "content_sha256" in item:
+        return "content_sha256 = :old", {":old": item["content_sha256"]}
+    return "attribute_exists(ticket_id) AND attribute_not_exists(content_sha256)", {}
 
 
 def _conditional_failed(error: ClientError) -> bool:
