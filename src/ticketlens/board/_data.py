@@ -1,4 +1,5 @@
-"""What the board reads, and how: GSI queries on the metadata table, never a scan.
+"""What the board reads, and how: GSI queries on the metadata table and key queries on the
+counts table (``ticketlens.counts``), never a scan.
 
 Every ticket has a sentiment (three values) and an urgency (four), so "all tickets, newest
 first" is three ``sentiment-index`` queries merged, and any filter picks the index whose
@@ -273,10 +274,10 @@ class BoardData:
     def _query(
         self, index: str, attribute: str, value: str, *, limit: int, newest_first: bool, since: int | None = None,
         filter_spec: tuple[str, dict[str, str], dict[str, Any]] | None = None,
-        projection: Sequence[str] = LIST_ATTRIBUTES, read_cap: int = DEFAULT_READ_CAP, page_size: int = PAGE_SIZE,
+        read_cap: int = DEFAULT_READ_CAP,
     ) -> tuple[list[dict[str, Any]], bool, int]:
         """One GSI partition, in created_at order: (items, exhausted or limit reached, items read)."""
-        names = {"#k": attribute, **{f"#p{i}": name for i, name in enumerate(projection)}}
+        names = {"#k": attribute, **{f"#p{i}": name for i, name in enumerate(LIST_ATTRIBUTES)}}
         values: dict[str, Any] = {":k": {"S": value}}
         condition = "#k = :k"
         if since is not None:
@@ -285,7 +286,7 @@ class BoardData:
             condition += " AND #t >= :t"
         kwargs: dict[str, Any] = {
             "TableName": self._table, "IndexName": index, "KeyConditionExpression": condition,
-            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(projection))),
+            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(LIST_ATTRIBUTES))),
             "ScanIndexForward": not newest_first,
         }
         if filter_spec is not None:
@@ -298,7 +299,7 @@ class BoardData:
         items: list[dict[str, Any]] = []
         read = 0
         while True:
-            wanted = page_size if filter_spec is not None else min(page_size, limit - len(items))
+            wanted = PAGE_SIZE if filter_spec is not None else min(PAGE_SIZE, limit - len(items))
             page = self._dynamodb.query(**kwargs, Limit=max(1, min(wanted, read_cap - read)))
             read += int(page.get("ScannedCount", len(page.get("Items", []))))
             items.extend(from_item(item) for item in page.get("Items", []))
@@ -307,7 +308,3 @@ class BoardData:
             if read >= read_cap:
                 return items, False, read
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _empty_counts() -> dict[str, dict[str, int]]:
-    return {"intent": {}, "urgency": {}, "sentiment": {}}
