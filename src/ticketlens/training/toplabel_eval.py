@@ -226,6 +226,24 @@ def nested_report(
     return report
 
 
+def group_summary(groups: Sequence[Group], temperature: float) -> dict[str, dict[str, float]]:
+    """Per calibration group: rows, accuracy, mean distance and disagreement, and confidence
+    minus accuracy under the shift calibration fitted on every group (what the inputs must
+    tell apart: ``in:`` groups the head trained on, ``lodo:`` groups it did not)."""
+    coef = fit_shift(groups, start=float(np.log(temperature)))
+    out = {}
+    for g in groups:
+        probs = softmax(g.logits / np.exp(g.log_temperature(coef))[:, None])
+        out[g.name] = {
+            "n": len(g.labels),
+            "accuracy": round(float(np.mean(probs.argmax(axis=1) == g.labels)), 4),
+            "mean_distance": round(float(g.distance.mean()), 4),
+            "mean_disagreement": round(float(g.disagreement.mean()), 4),
+            "confidence_minus_accuracy": _figures(probs, g.labels)["confidence_minus_accuracy"],
+        }
+    return out
+
+
 def format_table(
     head: str, reports: Sequence[dict[str, Any]], in_domain_share: float | None, not_fitted: frozenset[str],
     heading: str = "",
@@ -291,8 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for v in VARIANTS
     ]
     if args.json:
+        coef = fit_shift(fitted.groups, start=float(np.log(fitted.head.temperature)))
         print(json.dumps({"head": args.head, "in_domain_share": args.in_domain_share, "source_views": views,
-                          "in_domain_val": val_scores, "variants": reports}, indent=1))
+                          "in_domain_val": val_scores, "shift_coef": list(coef),
+                          "groups": group_summary(fitted.groups, fitted.head.temperature), "variants": reports},
+                         indent=1))
         return 0
     heading = (f"; source views {views}; in-domain val accuracy {val_scores['accuracy']:.4f}, "
                f"macro F1 {val_scores['macro_f1']:.4f}")
