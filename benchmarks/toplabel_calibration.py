@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/toplabel_calibration.py --head intent
     .venv/bin/python benchmarks/toplabel_calibration.py --head intent --in-domain-share 0.5
+    .venv/bin/python benchmarks/toplabel_calibration.py --head intent --source-views drop
     .venv/bin/python benchmarks/toplabel_calibration.py --head sentiment --json
 
 Fits the head and one head per left-out domain exactly as `ticketlens train` does (about 3

@@ -15,6 +15,7 @@ from ticketlens.training.toplabel_eval import (
     apply_top_label,
     fit_top_label,
     format_table,
+    group_summary,
     nested_report,
     top_label_features,
 )
@@ -104,3 +105,21 @@ def test_format_table_shows_every_variant_and_domain_and_the_figures_without_unf
         assert f"{r['pooled']['ece']:.4f}" in row and f"{r['domains']['over']['ece']:.4f}" in row
     # AND the figures without the never-fitted domain come on their own line
     assert sum(line.startswith("  without under") for line in lines) == len(reports)
+
+
+def test_group_summary_gives_each_group_its_inputs_and_its_miss_under_the_shift_fit() -> None:
+    # GIVEN an overconfident left-out domain with high disagreement, and a well-calibrated one
+    rng = np.random.default_rng(3)
+    over, fine = _group(rng, "over", 2.0, n=800), _group(rng, "fine", 1.0, n=800)
+    over.disagreement = np.full(800, 0.3)
+    over.distance = np.full(800, 0.7)
+    # WHEN summarised
+    summary = group_summary([over, fine], 1.0)
+    # THEN each group reports its rows, accuracy and mean inputs
+    assert summary["lodo:over"]["n"] == 800 and summary["lodo:over"]["mean_disagreement"] == pytest.approx(0.3)
+    assert summary["lodo:fine"]["mean_distance"] == pytest.approx(0.5)
+    acc = float(np.mean(softmax(fine.logits).argmax(axis=1) == fine.labels))
+    assert summary["lodo:fine"]["accuracy"] == pytest.approx(acc, abs=1e-4)
+    # AND the temperature fitted on both, which can tell them apart by u, leaves neither far off
+    assert abs(summary["lodo:over"]["confidence_minus_accuracy"]) < 0.03
+    assert abs(summary["lodo:fine"]["confidence_minus_accuracy"]) < 0.03

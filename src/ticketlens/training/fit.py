@@ -11,13 +11,22 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ticketlens.enrichment.heads import HEAD_FORMAT, ClassifierHead, softmax
 
 MIN_STEPS_PER_EPOCH = 50
+# What each ensemble member trains on. "same": every member the same rows and weights (they
+# differ by seed only). "drop": the sources are dealt into one group per member and member k
+# trains with group k down-weighted to SOURCE_DROP_WEIGHT (so every label stays seen).
+# "dirichlet": member k multiplies each source's weights by a Gamma(SOURCE_DIRICHLET_ALPHA)
+# draw (a Bayesian bootstrap over sources). The views make the members disagree where a
+# prediction hinges on one source's data: a domain signal for the shift calibration.
+SourceViews = Literal["same", "drop", "dirichlet"]
+SOURCE_DROP_WEIGHT = 0.05
+SOURCE_DIRICHLET_ALPHA = 1.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class FitConfig:
     patience: int = 6  # epochs without a better early-stopping loss
     seed: int = 0
     ensemble: int = 1  # networks fitted with seeds seed..seed+n-1, merged into one (mean logits)
+    source_views: SourceViews = "same"  # each member's view of the training sources (above)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -168,6 +178,29 @@ def fit_network(
     return net.params, {"epochs_run": epochs_run, "best_epoch": best[2] or epochs_run}
 
 
+def source_view_weights(sources: np.ndarray, views: SourceViews, members: int, seed: int) -> list[np.ndarray]:
+    """Per member, a weight per row multiplying its sample weight: member k's view of the
+    training ``sources`` (all ones for "same"; reproducible for a seed)."""
+    n = len(sources)
+    if views == "same" or members < 2:
+        return [np.ones(n, np.float32) for _ in range(members)]
+    names, index = np.unique(sources, return_inverse=True)
+    rng = np.random.default_rng([seed, 20_611])
+    out = []
+    if views == "drop":
+        group = np.empty(len(names), dtype=int)
+        group[rng.permutation(len(names))] = np.arange(len(names)) % members
+        for k in range(members):
+            out.append(np.where(group[index] == k, SOURCE_DROP_WEIGHT, 1.0).astype(np.float32))
+    elif views == "dirichlet":
+        for _ in range(members):
+            g = rng.gamma(SOURCE_DIRICHLET_ALPHA, 1.0, size=len(names))
+            out.append((g / g.mean())[index].astype(np.float32))
+    else:
+        raise ValueError(f"unknown source views {views!r}")
+    return out
+
+
 def fit_ensemble(
     x: np.ndarray,
     y: np.ndarray,
@@ -176,12 +209,24 @@ def fit_ensemble(
     sample_weight: np.ndarray | None = None,
     x_stop: np.ndarray | None = None,
     y_stop: np.ndarray | None = None,
+    sources: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """``cfg.ensemble`` networks from different seeds, merged exactly into one network whose
-    logits are their mean: hidden layers side by side, output weights stacked and divided."""
+    """``cfg.ensemble`` networks from different seeds (and, with ``cfg.source_views``, different
+    views of the training ``sources``), merged exactly into one network whose logits are their
+    mean: hidden layers side by side, output weights stacked and divided."""
+    n_members = max(cfg.ensemble, 1)
+    if cfg.source_views != "same" and sources is None:
+        raise ValueError(f"source views {cfg.source_views!r} need the source of every training row")
+    base = np.ones(len(y), np.float32) if sample_weight is None else sample_weight.astype(np.float32)
+    views = (
+        source_view_weights(sources, cfg.source_views, n_members, cfg.seed)
+        if sources is not None and cfg.source_views != "same"
+        else None
+    )
     members, infos = [], []
-    for k in range(max(cfg.ensemble, 1)):
-        params, info = fit_network(x, y, n_classes, replace(cfg, seed=cfg.seed + k), sample_weight, x_stop, y_stop)
+    for k in range(n_members):
+        weight = sample_weight if views is None else base * views[k]
+        params, info = fit_network(x, y, n_classes, replace(cfg, seed=cfg.seed + k), weight, x_stop, y_stop)
         members.append(params)
         infos.append(info)
     n = len(members)

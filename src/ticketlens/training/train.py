@@ -244,7 +244,9 @@ def fit_head(spec: HeadSpec, examples: Sequence[tdata.Example], x_all: np.ndarra
         z_ca = ((x_all[rows_ca] - mean) / scale).astype(np.float32)
         w_tr = _weights([examples[i] for i in rows_tr], spec)
         stop = (z_ca, y_all[rows_ca]) if len(rows_ca) else (None, None)
-        params, info = fit_ensemble(z_tr, y_all[rows_tr], len(spec.labels), spec.fit, w_tr, *stop)
+        params, info = fit_ensemble(
+            z_tr, y_all[rows_tr], len(spec.labels), spec.fit, w_tr, stop[0], stop[1], sources[rows_tr]
+        )
         fit_infos.append(info)
         fitted = build_head(spec.kind, spec.labels, spec.features, mean, scale, params, 1.0)
         fitted.members = max(spec.fit.ensemble, 1) if spec.fit.hidden else 1
