@@ -52,3 +52,16 @@ def test_each_chart_reads_the_coarsest_counters_that_add_up_to_its_bars(bucket_s
 def test_bars_shorter_than_a_minute_are_refused() -> None:
     with pytest.raises(ValueError, match="whole number of minutes"):
         counts.period_for(90)
+
+
+def test_a_tickets_disagreement_is_counted_and_moves_with_a_correction() -> None:
+    from ticketlens.schemas import traffic_units
+
+    # GIVEN a stored ticket whose intent head's members disagreed by 0.04, and its correction
+    old = counts.labels_of({"intent": "billing_issue", "intent_disagreement": 0.04, "sentiment_disagreement": 0.01})
+    new = counts.labels_of({"intent": "billing_issue", "intent_disagreement": 0.2, "sentiment_disagreement": 0.01})
+    # THEN each head's disagreement is one more ticket of its traffic, in thousandths
+    assert old["traffic:intent"] == traffic_units(0.04) and old["traffic_n:intent"] == 1
+    # AND a correction moves only the difference; a ticket from before carries none
+    assert counts.difference(new, old) == {"traffic:intent": traffic_units(0.2) - traffic_units(0.04)}
+    assert "traffic_n:intent" not in counts.labels_of({"intent": "billing_issue"})

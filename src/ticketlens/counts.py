@@ -11,7 +11,10 @@ traffic.
 Layout: hash key ``period`` (``"minute"`` or ``"hour"``), range key ``bucket_start``
 (Unix seconds); attributes ``n`` (tickets) and ``intent:<label>``, ``urgency:<level>``,
 ``sentiment:<value>``, and ``incident:<id>`` for tickets the similar-ticket search put in an
-incident (the board's list of current incidents). Minute items expire after two days, hour items after 400 (TTL on
+incident (the board's list of current incidents); ``traffic:<head>`` and
+``traffic_n:<head>`` sum the head's disagreement over the tickets that carry it
+(``ticketlens.schemas.Traffic``: the enrich handler reads the last week's to set the intent
+head's temperature). Minute items expire after two days, hour items after 400 (TTL on
 ``expires_at``). Every ticket updates the same two items within a minute, so one
 deployment writes at most a few hundred tickets a second (the rate DynamoDB accepts on
 one item); a support queue is far below that.
@@ -23,11 +26,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .schemas import Traffic, traffic_units
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 DIMENSIONS = ("intent", "urgency", "sentiment", "incident")  # incident: only tickets that belong to one
 TOTAL = "n"
+TRAFFIC_HEADS = ("intent", "sentiment")
+TRAFFIC_WINDOW_S = 7 * 24 * 3600  # the recent tickets that describe a deployment's traffic
 
 
 @dataclass(frozen=True)
@@ -45,12 +52,18 @@ Deltas = dict[str, int]  # counter attribute -> change
 
 
 def labels_of(item: Mapping[str, Any]) -> Deltas:
-    """+1 for the ticket and for each of its labels (a plain item or a TicketRecord dump)."""
+    """+1 for the ticket and for each of its labels, and its heads' disagreement in traffic
+    units (a plain item or a TicketRecord dump)."""
     deltas: Deltas = {TOTAL: 1}
     for dimension in DIMENSIONS:
         value = item.get(dimension)
         if value is not None:
             deltas[f"{dimension}:{value}"] = 1
+    for head in TRAFFIC_HEADS:
+        disagreement = item.get(f"{head}_disagreement")
+        if disagreement is not None:
+            deltas[f"traffic:{head}"] = traffic_units(float(disagreement))
+            deltas[f"traffic_n:{head}"] = 1
     return deltas
 
 
@@ -128,6 +141,26 @@ def read(dynamodb: DynamoDBClient, table: str, buckets: Sequence[int], bucket_s:
                     slot[dimension][label] = slot[dimension].get(label, 0) + value
         if "LastEvaluatedKey" not in page:
             return CounterRead(out, items_read)
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def traffic(dynamodb: DynamoDBClient, table: str, now: int) -> dict[str, Traffic]:
+    """Per head, the traffic of the tickets stored in the hours of the last week: one Query."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#p = :p AND #s >= :from",
+        "ExpressionAttributeNames": {"#p": "period", "#s": "bucket_start"},
+        "ExpressionAttributeValues": {":p": {"S": HOUR.name}, ":from": {"N": str(now - TRAFFIC_WINDOW_S)}},
+    }
+    sums = {head: [0, 0] for head in TRAFFIC_HEADS}
+    while True:
+        page = dynamodb.query(**kwargs)
+        for item in page.get("Items", []):
+            for head in TRAFFIC_HEADS:
+                sums[head][0] += int(item.get(f"traffic_n:{head}", {}).get("N", 0))
+                sums[head][1] += int(item.get(f"traffic:{head}", {}).get("N", 0))
+        if "LastEvaluatedKey" not in page:
+            return {head: Traffic(n, units) for head, (n, units) in sums.items()}
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

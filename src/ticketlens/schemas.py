@@ -10,6 +10,8 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -181,6 +183,12 @@ class EnrichmentData(BaseModel):
     # probability >= the flag threshold; flag_confidence is that probability, on every ticket.
     flag: Flag | None = None
     flag_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    # How much the head's ensemble members disagree on its top label (the standard deviation
+    # of their probabilities; 0 = all agree; None for a head stored as one network). The
+    # deployment's recent tickets' disagreement sets the intent head's temperature
+    # (``Traffic``, docs/quality.md).
+    intent_disagreement: float | None = Field(default=None, ge=0.0, le=1.0)
+    sentiment_disagreement: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class EnrichedTicket(RawTicket):
@@ -222,6 +230,8 @@ class TicketRecord(BaseModel):
     language: str | None = None
     flag: Flag | None = None
     flag_confidence: float | None = None
+    intent_disagreement: float | None = None
+    sentiment_disagreement: float | None = None
 
     @classmethod
     def from_enriched(cls, ticket: EnrichedTicket, s3_key: str) -> TicketRecord:
@@ -250,7 +260,37 @@ class TicketRecord(BaseModel):
             language=e.language,
             flag=e.flag,
             flag_confidence=e.flag_confidence,
+            intent_disagreement=e.intent_disagreement,
+            sentiment_disagreement=e.sentiment_disagreement,
         )
+
+
+# A head's disagreement enters its deployment's traffic as log(u + floor): a geometric mean,
+# so the few tickets the members fight over do not drown the many they agree on.
+DISAGREEMENT_FLOOR = 1e-3
+TRAFFIC_UNITS = 1000  # the counts table keeps sums of integers: thousandths of log(u + floor)
+
+
+def traffic_units(disagreement: float) -> int:
+    """One ticket's contribution to its deployment's traffic sum (thousandths)."""
+    return round(TRAFFIC_UNITS * math.log(float(disagreement) + DISAGREEMENT_FLOOR))
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A deployment's recent tickets as one head saw them: how many, and the sum of their
+    ``traffic_units``. Empty: nothing seen yet (the head then assumes a typical new domain)."""
+
+    n: int = 0
+    units: int = 0
+
+    def plus(self, disagreement: Iterable[float]) -> Traffic:
+        values = [traffic_units(u) for u in disagreement]
+        return Traffic(self.n + len(values), self.units + sum(values))
+
+    @property
+    def mean_log_disagreement(self) -> float | None:
+        return self.units / TRAFFIC_UNITS / self.n if self.n else None
 
 
 class Rejected(BaseModel):

@@ -32,6 +32,7 @@ from .schemas import (
     RawTicket,
     Rejected,
     TicketRecord,
+    Traffic,
     fingerprint,
     utc_now_iso,
 )
@@ -482,6 +483,10 @@ class TicketStore:
         body = self.aws.s3.get_object(Bucket=self.settings.enriched_bucket, Key=item["s3_key"])["Body"].read()
         record: dict[str, Any] = json.loads(body)
         return record
+
+    def traffic(self) -> dict[str, Traffic]:
+        """Per head, the deployment's tickets of the last week as the counts table sums them."""
+        return counts.traffic(self.aws.dynamodb, self.settings.counts_table, int(time.time()))
 
     # -- counts -----------------------------------------------------------------------
     def queue_url(self, name: str) -> str:

@@ -73,11 +73,11 @@ class EngineSpy:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def enrich(self, tickets: Any) -> Any:
+    def enrich(self, tickets: Any, traffic: Any = None) -> Any:
         with self._lock:
             self.calls += 1
             self.enriched.update(t.ticket_id for t in tickets)
-        return self.engine.enrich(tickets)
+        return self.engine.enrich(tickets, traffic)
 
 
 # --- counting writes: S3 versions and DynamoDB stream records ---------------------------

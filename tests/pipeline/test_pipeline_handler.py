@@ -137,3 +137,43 @@ def test_scheduled_event_writes_tickets_that_flow_through_the_pipeline(pipeline,
     runner = pipeline.runner()
     assert run_runner_until(runner, lambda: store.count_items() >= before + 3, timeout_s=30)
     assert all(store.get_item(t["ticket_id"]) for t in tick)
+
+
+def test_each_stored_ticket_adds_its_disagreement_to_the_deployments_traffic(pipeline) -> None:
+    # GIVEN two tickets of today (the traffic is the last week's) announced to the handler
+    import time
+    import uuid
+    from urllib.parse import quote
+
+    from ticketlens.schemas import traffic_units
+
+    store = pipeline.store
+    samples = [json.loads(line) for line in Path("samples/tickets.jsonl").read_text().splitlines()[:2]]
+    tickets = [{**s, "ticket_id": f"TR-{uuid.uuid4().hex[:8]}", "created_at": int(time.time())} for s in samples]
+    keys = [f"traffic/{t['ticket_id']}.json" for t in tickets]
+    for key, ticket in zip(keys, tickets, strict=True):
+        store.put_raw(key, json.dumps(ticket))
+    event = sqs_batch(pipeline.settings.raw_bucket)
+    event["Records"] = [
+        {**event["Records"][0], "messageId": f"m-{key}",
+         "body": event["Records"][0]["body"].replace("tickets%2F2025%2F11%2F23%2FTKT-1001.json", quote(key, safe=""))}
+        for key in keys
+    ]
+    before = store.traffic()
+
+    # WHEN the handler stores them
+    assert enrich.lambda_handler(event, LocalLambdaContext()) == {"batchItemFailures": []}
+
+    # THEN each record carries how much the heads' members disagreed on it
+    items = [store.get_item(t["ticket_id"]) for t in tickets]
+    assert all(0 <= float(item["intent_disagreement"]) <= 1 for item in items)
+    # AND the counts table sums exactly those, in the same transaction as the ticket
+    after = store.traffic()
+    assert after["intent"].n - before["intent"].n == 2
+    assert after["intent"].units - before["intent"].units == sum(
+        traffic_units(float(item["intent_disagreement"])) for item in items)
+    # (the packaged sentiment head is stored as one network: no disagreement, no traffic)
+    assert after["sentiment"] == before["sentiment"]
+    # AND the next batch's enricher is handed that traffic (a fresh container reads it at once)
+    enrich.reset_runtime()
+    assert enrich.runtime().traffic() == after

@@ -16,6 +16,7 @@ import pytest
 from pipeline_helpers import count_writes, dynamodb_writes, run_runner_until, s3_writes
 
 from ticketlens.handlers.enrich import lambda_handler
+from ticketlens.schemas import traffic_units
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,13 @@ def minute_counts(pipeline, created_at: int) -> dict[str, int]:
 
 
 def labels(item: dict[str, Any]) -> dict[str, int]:
-    return {"n": 1, **{f"{d}:{item[d]['S']}": 1 for d in ("intent", "urgency", "sentiment")}}
+    """What one stored ticket adds to its minute: itself, its labels and its heads' disagreement."""
+    out = {"n": 1, **{f"{d}:{item[d]['S']}": 1 for d in ("intent", "urgency", "sentiment")}}
+    for head in ("intent", "sentiment"):
+        if f"{head}_disagreement" in item:
+            out[f"traffic:{head}"] = traffic_units(float(item[f"{head}_disagreement"]["N"]))
+            out[f"traffic_n:{head}"] = 1
+    return out
 
 
 def unique_time() -> int:

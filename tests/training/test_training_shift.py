@@ -1,6 +1,6 @@
-"""Confidence off the training domains: leave-one-domain-out logits, the temperature that
-grows with the distance from the training data and the members' disagreement, and the head
-format that carries it."""
+"""Confidence off the training domains: leave-one-domain-out logits, the temperature set by
+a deployment's traffic (the mean log disagreement of its tickets), the per-ticket
+temperature the benchmarks compare it with, and the head format that carries it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from ticketlens.enrichment.heads import ClassifierHead, softmax
+from ticketlens.schemas import Traffic
 from ticketlens.training import data as tdata
 from ticketlens.training import train as ttrain
 from ticketlens.training.fit import FitConfig
-from ticketlens.training.shift import Group, ShiftSpec, fit_shift, lodo_report
+from ticketlens.training.shift import Group, ShiftSpec, fit_shift, fit_traffic, lodo_report
 
 DIM = 384
 
@@ -38,28 +39,53 @@ def test_fit_shift_recovers_a_temperature_that_grows_with_distance() -> None:
     assert a == pytest.approx(0.1, abs=0.15) and b == pytest.approx(2.0, abs=0.3) and abs(c) < 1e-6
 
 
+def _domain(rng: np.random.Generator, name: str, sharpen: float, level_u: float, n: int = 2000) -> Group:
+    """Rows calibrated at T = ``sharpen`` once their logits are sharpened, whose members
+    disagree around ``level_u``."""
+    z = rng.normal(scale=3.0, size=(n, 3))
+    p = softmax(z).astype(np.float64)
+    y = np.array([rng.choice(3, p=row / row.sum()) for row in p])
+    u = level_u * rng.lognormal(0.0, 0.5, size=n)
+    return Group(f"lodo:{name}", name, z * sharpen, y, np.full(n, 0.5), u, np.ones(n, bool), np.arange(n))
+
+
+def test_fit_traffic_recovers_a_temperature_that_follows_the_domains_disagreement() -> None:
+    # GIVEN domains whose right temperature is exp(2 + 0.5 * their mean log disagreement)
+    rng = np.random.default_rng(5)
+    groups = []
+    for k, level_u in enumerate((0.01, 0.03, 0.08, 0.2)):
+        probe = _domain(rng, f"d{k}", 1.0, level_u)
+        groups.append(_domain(rng, f"d{k}", float(np.exp(2.0 + 0.5 * probe.traffic_level)), level_u))
+    # WHEN (a, b) are fitted
+    a, b = fit_traffic(groups, ShiftSpec(min_domain_rows=150))
+    # THEN the generating coefficients come back
+    assert a == pytest.approx(2.0, abs=0.3) and b == pytest.approx(0.5, abs=0.08)
+
+
+def test_a_group_too_small_to_describe_its_domain_is_not_fitted_on() -> None:
+    rng = np.random.default_rng(6)
+    big = [_domain(rng, "a", 2.0, 0.05), _domain(rng, "b", 0.5, 0.2)]
+    tiny = _domain(rng, "tiny", 50.0, 0.01, n=100)
+    spec = ShiftSpec(min_domain_rows=150)
+    assert fit_traffic([*big, tiny], spec) == fit_traffic(big, spec)
+
+
 def test_nested_report_never_fits_on_the_domain_it_scores() -> None:
-    # GIVEN two left-out domains with opposite needs: one overconfident, one underconfident
+    # GIVEN three left-out domains: one overconfident, one underconfident, one at home
     rng = np.random.default_rng(1)
-
-    def group(name: str, scale: float) -> Group:
-        z = rng.normal(scale=scale, size=(2000, 3))
-        p = softmax(z).astype(np.float64)
-        y = np.array([rng.choice(3, p=row / row.sum()) for row in p])  # calibrated at T=1 on its own
-        return Group(f"lodo:{name}", name, z * 2.0 if name == "over" else z * 0.5, y, np.full(2000, 0.5),
-                     np.zeros(2000), np.ones(2000, bool))
-
-    groups = [group("over", 3.0), group("under", 3.0)]
+    groups = [_domain(rng, "over", 2.0, 0.1), _domain(rng, "under", 0.5, 0.01), _domain(rng, "fine", 1.0, 0.03)]
+    spec = ShiftSpec(min_domain_rows=150)
     # WHEN the LODO report is made
-    report = lodo_report(groups, single_temperature=1.0)
-    # THEN each domain is scored with coefficients fitted on the other one only
-    assert report["over"]["nested_shift_coef"] == list(fit_shift(groups, exclude_domain="over", start=0.0))
-    assert report["over"]["nested_shift_coef"] != report["under"]["nested_shift_coef"]
-    # AND the pooled figures cover every row once, before and after
-    assert report["pooled"]["after"]["n"] == 4000 and "mean_over_domains" in report
+    report = lodo_report(groups, 1.0, spec)
+    # THEN each domain is scored with coefficients fitted on the others only
+    assert report["over"]["nested_traffic_coef"] == list(fit_traffic(groups, spec, exclude_domain="over"))
+    assert report["over"]["nested_traffic_coef"] != report["under"]["nested_traffic_coef"]
+    # AND the pooled figures cover every row once, at the domain's level and streamed
+    assert report["pooled"]["after"]["n"] == report["pooled"]["streamed"]["n"] == 6000
+    assert set(report["mean_over_domains"]) == {"before", "after", "streamed"}
 
 
-def test_train_head_with_lodo_writes_a_format_2_head_that_round_trips(
+def test_train_head_with_lodo_writes_a_format_3_head_that_round_trips(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN three synthetic domains of a 3-label task (features stand in for embeddings)
@@ -84,26 +110,33 @@ def test_train_head_with_lodo_writes_a_format_2_head_that_round_trips(
     head, metrics = ttrain.train_head(spec, examples)
     # THEN every domain was left out once, with figures before and after, nested
     lodo = metrics["lodo"]
-    assert {"s1", "s2", "s3", "pooled", "mean_over_domains", "shift_coef"} <= set(lodo)
-    assert lodo["s1"]["after"]["n"] == 360 and len(lodo["shift_coef"]) == 3
+    assert {"s1", "s2", "s3", "pooled", "mean_over_domains", "traffic_coef", "traffic_prior"} <= set(lodo)
+    assert lodo["s1"]["after"]["n"] == 360 and len(lodo["traffic_coef"]) == 2
     # AND the calibration is shipped only if it beat the single temperature on the left-out domains
     mean = lodo["mean_over_domains"]
     assert lodo["shipped"] == (mean["after"] < mean["before"])
-    assert (head.shift is not None) == lodo["shipped"] and head.members == 2
+    assert (head.traffic is not None) == lodo["shipped"] and head.members == 2
     # AND a head with the calibration (attached here if the rule kept it out) survives a save/load
-    if head.shift is None:
-        from ticketlens.training.shift import calibration
+    if head.traffic is None:
+        from ticketlens.enrichment.heads import TrafficCalibration
 
-        head.shift = calibration(x[:64].astype(np.float16), spec.shift, lodo["shift_coef"])
-    assert head.shift.prototypes.shape[1] == DIM
+        head.traffic = TrafficCalibration(*lodo["traffic_coef"], *lodo["traffic_prior"])
     path = tmp_path / "toy.npz"
     head.save(path)
     loaded = ClassifierHead.load(path)
-    assert loaded.members == 2 and loaded.shift is not None and loaded.shift.coef == head.shift.coef
-    np.testing.assert_array_equal(loaded.predict_proba(x[:50]), head.predict_proba(x[:50]))
-    # AND its temperatures vary per row: further from the data, flatter
-    temps = loaded.temperatures(x[:50], x[:50]).ravel()
-    assert temps.min() > 0 and temps.std() > 0
+    assert loaded.members == 2 and loaded.traffic == head.traffic
+    busy = Traffic(n=500, units=-1500 * 500)  # a deployment whose members disagree a lot
+    np.testing.assert_array_equal(loaded.predict_proba(x[:50], traffic=busy), head.predict_proba(x[:50], traffic=busy))
+    # AND the temperature follows the traffic's level, and starts at the prior with none
+    assert loaded.temperature_for(None) == loaded.temperature_for(Traffic())
+    if lodo["traffic_coef"][1] != 0:
+        assert loaded.temperature_for(busy) != loaded.temperature_for(Traffic())
+
+
+def test_a_format_2_head_is_refused_with_what_to_do() -> None:
+    arrays = {"format": np.asarray("ticketlens-head/2")}
+    with pytest.raises(ValueError, match="retrain it with `ticketlens train`"):
+        ClassifierHead(arrays)
 
 
 def test_disagreement_is_zero_for_a_single_network_and_positive_for_differing_members() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from ticketlens.models import BuildError
-from ticketlens.schemas import EnrichedTicket, RawTicket, Rejected, parse_ticket
+from ticketlens.schemas import EnrichedTicket, RawTicket, Rejected, Traffic, parse_ticket
 
 CHUNK_LINES = 256  # enrich and print in chunks: output flows, memory stays flat
 
@@ -135,6 +135,7 @@ def _parse(line: str, number: int, strict: bool) -> RawTicket | Rejected:
 
 def _run_enrich(args: argparse.Namespace) -> int:
     from ticketlens.enrichment import get_enricher
+    from ticketlens.enrichment.enricher import with_tickets
 
     if args.input != "-" and not Path(args.input).is_file():
         print(f"ticketlens enrich: no such file: {args.input}", file=sys.stderr)
@@ -154,11 +155,15 @@ def _run_enrich(args: argparse.Namespace) -> int:
     rejected = 0
     printed_header = False
     out = sys.stdout
+    # this run's tickets are its deployment: the first batch starts from a typical new domain
+    traffic: dict[str, Traffic] = {}
     try:
         for chunk in _chunks(read_lines(args.input), CHUNK_LINES):
             parsed = [_parse(line, number, args.strict) for number, line in chunk]
             good = [p for p in parsed if isinstance(p, RawTicket)]
-            enriched = iter(enricher.enrich(good))
+            batch = enricher.enrich(good, traffic)
+            traffic = with_tickets(traffic, batch)
+            enriched = iter(batch)
             for item in parsed:
                 if isinstance(item, Rejected):
                     rejected += 1

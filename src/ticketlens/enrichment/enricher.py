@@ -1,14 +1,17 @@
 """The Enricher: raw tickets in, enriched tickets out, one encoder pass per batch.
 
 Pure computation: it knows nothing of AWS. The CLI, the Lambda handler and the local
-runner all call `Enricher.enrich`, so there is one code path for every front door.
+runner all call `Enricher.enrich`, so there is one code path for every front door. The one
+input beyond the tickets is the deployment's traffic (how much each head's members have
+disagreed on its recent tickets), which sets the intent head's temperature: the handler
+passes what the store has counted; elsewhere the enricher counts what it has enriched.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +23,7 @@ from ticketlens.enrichment.language import LanguageDetector, discount, get_detec
 from ticketlens.enrichment.summary import ExtractiveSummarizer, Summarizer
 from ticketlens.enrichment.transcript import customer_side
 from ticketlens.models import TextEncoder, load_encoder
-from ticketlens.schemas import NO_FLAG, EnrichedTicket, EnrichmentData, Flag, RawTicket, utc_now_iso
+from ticketlens.schemas import NO_FLAG, EnrichedTicket, EnrichmentData, Flag, RawTicket, Traffic, utc_now_iso
 from ticketlens.settings import Settings, get_settings
 
 
@@ -82,6 +85,13 @@ class Enricher:
             )
         )
         self.times = StageTimes()
+        self._seen = {"intent": Traffic(), "sentiment": Traffic()}
+        self._seen_lock = threading.Lock()
+
+    def seen_traffic(self) -> dict[str, Traffic]:
+        """Per head, the tickets this enricher has enriched without a traffic given to it."""
+        with self._seen_lock:
+            return dict(self._seen)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Enricher:
@@ -95,10 +105,17 @@ class Enricher:
             batch_size=settings.batch_size,
         )
 
-    def enrich(self, tickets: Sequence[RawTicket]) -> list[EnrichedTicket]:
-        """Enrich tickets in input order; the whole batch shares one encoder pass."""
+    def enrich(
+        self, tickets: Sequence[RawTicket], traffic: Mapping[str, Traffic] | None = None
+    ) -> list[EnrichedTicket]:
+        """Enrich tickets in input order; the whole batch shares one encoder pass.
+
+        ``traffic``: the deployment's recent tickets per head (``"intent"``, ``"sentiment"``),
+        as the store counts them. Without it the enricher uses, and adds this batch to, the
+        tickets it has enriched itself."""
         if not tickets:
             return []
+        current = self.seen_traffic() if traffic is None else traffic
         texts = [customer_side(ticket.text) for ticket in tickets]
         t0 = time.perf_counter()
         encoded = self.encoder.encode(texts, self.batch_size)
@@ -107,8 +124,19 @@ class Enricher:
         english = [language.english for language in languages]
         t_language = time.perf_counter()
         shared: dict[str, np.ndarray] = {}  # text features read once per batch, whichever head asks
-        intent_probs = discount(self.intent_head.predict_proba(encoded.embeddings, texts, shared), english)
-        sentiment_probs = discount(self.sentiment_head.predict_proba(encoded.embeddings, texts, shared), english)
+        intent = self.intent_head.score(encoded.embeddings, texts, shared, current.get("intent"))
+        sentiment = self.sentiment_head.score(encoded.embeddings, texts, shared, current.get("sentiment"))
+        intent_probs, sentiment_probs = discount(intent.probs, english), discount(sentiment.probs, english)
+        # a head saved without its members (one network, as far as it knows) has no disagreement
+        disagreement: dict[str, list[float | None]] = {
+            head: list(_rounded(scored.disagreement, 4)) if model.members > 1 else [None] * len(tickets)
+            for head, scored, model in (("intent", intent, self.intent_head),
+                                        ("sentiment", sentiment, self.sentiment_head))
+        }
+        if traffic is None:
+            with self._seen_lock:
+                self._seen = {head: self._seen[head].plus(u for u in disagreement[head] if u is not None)
+                              for head in self._seen}
         flags = self._flags(encoded.embeddings, texts, english, shared)
         t2 = time.perf_counter()
         summaries = self.summarizer.summarize(texts, encoded)
@@ -138,7 +166,7 @@ class Enricher:
             intent_j = int(intent_probs[i].argmax())
             sentiment_j = int(sentiment_probs[i].argmax())
             data = EnrichmentData.model_construct(
-                embedding=_rounded(encoded.embeddings[i]),
+                embedding=_rounded(encoded.embeddings[i], 6),
                 intent=self.intent_head.labels[intent_j],
                 intent_confidence=round(float(intent_probs[i, intent_j]), 4),
                 urgency=urgencies[i].level,
@@ -152,6 +180,8 @@ class Enricher:
                 language_confidence=languages[i].confidence,
                 flag=flags[i][0],
                 flag_confidence=round(flags[i][1], 4),
+                intent_disagreement=disagreement["intent"][i],
+                sentiment_disagreement=disagreement["sentiment"][i],
             )
             enriched.append(EnrichedTicket.model_construct(**dict(ticket), enrichment=data))
         return enriched
@@ -165,9 +195,19 @@ class Enricher:
         return no_action(self.flag_head.predict_proba(embeddings, texts, shared), self.flag_head.labels, english)
 
 
-def _rounded(vector: np.ndarray) -> list[float]:
-    # 6 decimals keep cosine error below 1e-6 and halve the JSON size.
-    rounded: list[float] = np.round(vector.astype(np.float64), 6).tolist()
+def with_tickets(traffic: Mapping[str, Traffic], tickets: Sequence[EnrichedTicket]) -> dict[str, Traffic]:
+    """``traffic`` plus these enriched tickets' disagreement, per head: what a caller that
+    streams tickets through the enricher keeps between batches."""
+    out = dict(traffic)
+    for head in ("intent", "sentiment"):
+        values = [getattr(t.enrichment, f"{head}_disagreement") for t in tickets]
+        out[head] = out.get(head, Traffic()).plus(v for v in values if v is not None)
+    return out
+
+
+def _rounded(vector: np.ndarray, decimals: int) -> list[float]:
+    # embeddings: 6 decimals keep cosine error below 1e-6 and halve the JSON size
+    rounded: list[float] = np.round(vector.astype(np.float64), decimals).tolist()
     return rounded
 
 

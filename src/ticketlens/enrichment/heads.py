@@ -12,20 +12,25 @@ A head file holds:
 - ``temperature``: the calibration temperature (softmax(logits / T) is the calibrated
   probability)
 
-A head in format 2 also carries a calibration that follows the input off the training data
-(``ticketlens-head/2``): ``members`` (the ensemble's size: its hidden units are the members'
-side by side), ``prototypes`` (float16 rows of training embeddings), ``shift_k`` and
-``shift_coef`` = (a, b, c). Its temperature is per ticket, ``T = exp(a + b * d + c * u)``:
-``d`` is 1 minus the mean cosine of the ticket's embedding to its ``shift_k`` nearest
-prototypes, ``u`` how much the ensemble's members disagree on the top label. The further a
-ticket is from what the head was trained on, the flatter its probabilities. (a, b, c) are
-fitted on leave-one-domain-out logits (``training/shift.py``, docs/quality.md).
+A head in format 3 (``ticketlens-head/3``) also carries a calibration that follows the
+deployment's traffic off the training data: ``members`` (the ensemble's size: its hidden
+units are the members' side by side), ``traffic_coef`` = (a, b) and ``traffic_prior`` =
+(m0, w). Its temperature is ``T = exp(a + b * m)``, where ``m`` is the mean of
+log(u + 0.001) over the deployment's recent tickets (``u``: how much the members disagree on
+a ticket's top label), shrunk towards a typical new domain's ``m0`` with the weight of ``w``
+tickets. Members trained on the same rows agree at home and disagree on a domain they never
+saw, but one ticket's disagreement is noise; a few hundred tickets' mean tells the
+domain apart. (a, b) are fitted on leave-one-domain-out logits (``training/shift.py``,
+docs/quality.md). Format 2 (a per-ticket temperature from the distance to kept training
+embeddings) is no longer read: retrain such a head.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,12 +39,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ticketlens.enrichment.cues import cue_features
+from ticketlens.schemas import TRAFFIC_UNITS, Traffic
 
 if TYPE_CHECKING:  # imported on first use: only heads that read the lexicon load it
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 HEAD_FORMAT = "ticketlens-head/1"
-SHIFT_HEAD_FORMAT = "ticketlens-head/2"  # format 1 plus the shift calibration
+TRAFFIC_HEAD_FORMAT = "ticketlens-head/3"  # format 1 plus the traffic calibration
 KNOWN_FEATURES = ("embedding", "vader", "cues")
 HeadKind = str  # "intent" | "sentiment" | a custom taxonomy's name
 
@@ -49,8 +55,11 @@ class ClassifierHead:
 
     def __init__(self, arrays: Mapping[str, np.ndarray], version: str = "unsaved") -> None:
         fmt = str(arrays["format"])
-        if fmt not in (HEAD_FORMAT, SHIFT_HEAD_FORMAT):
-            raise ValueError(f"unsupported head format {fmt!r} (expected {HEAD_FORMAT!r} or {SHIFT_HEAD_FORMAT!r})")
+        if fmt not in (HEAD_FORMAT, TRAFFIC_HEAD_FORMAT):
+            hint = " (its distance calibration was replaced: retrain it with `ticketlens train`)" if fmt.endswith(
+                "/2") else ""
+            raise ValueError(
+                f"unsupported head format {fmt!r}{hint}; expected {HEAD_FORMAT!r} or {TRAFFIC_HEAD_FORMAT!r}")
         self.kind: str = str(arrays["kind"])
         self.labels: tuple[str, ...] = tuple(str(x) for x in arrays["labels"].tolist())
         self.features: tuple[str, ...] = tuple(str(x) for x in arrays["features"].tolist())
@@ -66,12 +75,11 @@ class ClassifierHead:
         ]
         self.temperature = float(arrays["temperature"])
         self.members = int(arrays["members"]) if "members" in arrays else 1
-        self.shift: ShiftCalibration | None = None
-        if fmt == SHIFT_HEAD_FORMAT:
-            coef = np.asarray(arrays["shift_coef"], dtype=np.float64)
-            self.shift = ShiftCalibration(
-                np.asarray(arrays["prototypes"]), int(arrays["shift_k"]), tuple(coef.tolist())
-            )
+        self.traffic: TrafficCalibration | None = None
+        if fmt == TRAFFIC_HEAD_FORMAT:
+            a, b = (float(c) for c in np.asarray(arrays["traffic_coef"], dtype=np.float64))
+            m0, w = (float(c) for c in np.asarray(arrays["traffic_prior"], dtype=np.float64))
+            self.traffic = TrafficCalibration(a, b, m0, w)
         if self.layers[-1][0].shape[1] != len(self.labels):
             raise ValueError("last layer width does not match the number of labels")
         if self.layers[0][0].shape[0] != self.mean.shape[0]:
@@ -90,7 +98,7 @@ class ClassifierHead:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {
-            "format": np.asarray(SHIFT_HEAD_FORMAT if self.shift is not None else HEAD_FORMAT),
+            "format": np.asarray(TRAFFIC_HEAD_FORMAT if self.traffic is not None else HEAD_FORMAT),
             "kind": np.asarray(self.kind),
             "labels": np.asarray(self.labels, dtype=np.str_),
             "features": np.asarray(self.features, dtype=np.str_),
@@ -101,11 +109,11 @@ class ClassifierHead:
         }
         for i, (weight, bias) in enumerate(self.layers):
             arrays[f"W{i}"], arrays[f"b{i}"] = weight, bias
-        if self.shift is not None:
+        if self.traffic is not None:
+            t = self.traffic
             arrays["members"] = np.asarray(self.members)
-            arrays["prototypes"] = self.shift.prototypes
-            arrays["shift_k"] = np.asarray(self.shift.k)
-            arrays["shift_coef"] = np.asarray(self.shift.coef, dtype=np.float64)
+            arrays["traffic_coef"] = np.asarray([t.a, t.b], dtype=np.float64)
+            arrays["traffic_prior"] = np.asarray([t.prior_mean, t.prior_weight], dtype=np.float64)
         return arrays
 
     def save(self, path: str | Path) -> str:
@@ -183,26 +191,35 @@ class ClassifierHead:
         probs = np.stack([softmax(m) for m in member_logits])[:, np.arange(len(top)), top]
         return logits, probs.astype(np.float64).std(axis=0)
 
-    def temperatures(self, embeddings: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
-        """The calibration temperature of each row, (n, 1): one for all, or per ticket by how
-        far it is from the training data (format 2; needs the head's input ``features``)."""
-        n = len(embeddings)
-        if self.shift is None:
-            return np.full((n, 1), self.temperature, dtype=np.float64)
-        if features is None:
-            raise ValueError(f"the {self.kind} head's calibration needs its input features")
-        return self.shift.temperatures(np.asarray(embeddings, dtype=np.float32), self.disagreement(features))[:, None]
+    def temperature_for(self, traffic: Traffic | None = None) -> float:
+        """The calibration temperature: one for all, or (format 3) the one the deployment's
+        ``traffic`` calls for (None: nothing seen yet)."""
+        if self.traffic is None:
+            return self.temperature
+        return self.traffic.temperature(traffic or Traffic())
+
+    def score(
+        self,
+        embeddings: np.ndarray,
+        texts: Sequence[str] | None = None,
+        cache: dict[str, np.ndarray] | None = None,
+        traffic: Traffic | None = None,
+    ) -> Scores:
+        """Calibrated probabilities, (n, n_labels), each row summing to 1, and the members'
+        disagreement of each row (zeros for a single network)."""
+        logits, disagreement = self._forward(self.features_for(embeddings, texts, cache), with_disagreement=True)
+        return Scores(softmax(logits / self.temperature_for(traffic)), disagreement)
 
     def predict_proba(
-        self, embeddings: np.ndarray, texts: Sequence[str] | None = None, cache: dict[str, np.ndarray] | None = None
+        self,
+        embeddings: np.ndarray,
+        texts: Sequence[str] | None = None,
+        cache: dict[str, np.ndarray] | None = None,
+        traffic: Traffic | None = None,
     ) -> np.ndarray:
         """Calibrated probabilities, (n, n_labels); each row sums to 1."""
-        features = self.features_for(embeddings, texts, cache)
-        logits, disagreement = self._forward(features, with_disagreement=self.shift is not None)
-        if self.shift is None:
-            return softmax(logits / self.temperature)
-        temperatures = self.shift.temperatures(np.asarray(embeddings, dtype=np.float32), disagreement)
-        return softmax(logits / temperatures[:, None])
+        logits = self.logits_of_features(self.features_for(embeddings, texts, cache))
+        return softmax(logits / self.temperature_for(traffic))
 
     def predict(
         self, embeddings: np.ndarray, texts: Sequence[str] | None = None
@@ -213,39 +230,29 @@ class ClassifierHead:
         return [(self.labels[j], float(probs[i, j])) for i, j in enumerate(best)]
 
 
-class ShiftCalibration:
-    """A temperature that grows as a ticket moves away from the training data:
-    exp(a + b * d + c * u), d = 1 - mean cosine to the ``k`` nearest prototypes (L2-normalised
-    training embeddings), u = the ensemble members' disagreement."""
-
-    def __init__(self, prototypes: np.ndarray, k: int, coef: Sequence[float]) -> None:
-        self.prototypes = np.asarray(prototypes, dtype=np.float16)
-        self._matrix = self.prototypes.astype(np.float32).T  # (384, m), ready for the product
-        self.k = int(k)
-        self.coef = tuple(float(c) for c in coef)
-        if len(self.coef) != 3:
-            raise ValueError("shift_coef must hold (a, b, c)")
-
-    def distances(self, embeddings: np.ndarray) -> np.ndarray:
-        """1 - mean cosine to the k nearest prototypes, (n,)."""
-        return shift_distance(embeddings, self._matrix, self.k)
-
-    def temperatures(self, embeddings: np.ndarray, disagreement: np.ndarray) -> np.ndarray:
-        a, b, c = self.coef
-        return np.exp(a + b * self.distances(embeddings) + c * np.asarray(disagreement, dtype=np.float64))
+@dataclass(frozen=True)
+class Scores:
+    probs: np.ndarray  # calibrated, (n, n_labels)
+    disagreement: np.ndarray  # the members' disagreement on each row's top label, (n,)
 
 
-def shift_distance(embeddings: np.ndarray, prototype_matrix: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
-    """1 - the mean of the ``k`` largest cosines of each embedding with the columns of
-    ``prototype_matrix`` (384, m); both sides L2-normalised. Chunked: memory stays flat."""
-    x = np.asarray(embeddings, dtype=np.float32)
-    out = np.empty(len(x), dtype=np.float64)
-    k = max(1, min(k, prototype_matrix.shape[1]))
-    for start in range(0, len(x), chunk):
-        sims = x[start : start + chunk] @ prototype_matrix
-        top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
-        out[start : start + chunk] = 1.0 - top.astype(np.float64).mean(axis=1)
-    return out
+@dataclass(frozen=True)
+class TrafficCalibration:
+    """T = exp(a + b * m): ``m`` the mean log(u + floor) of the deployment's recent tickets,
+    shrunk towards a typical new domain's ``prior_mean`` with the weight of ``prior_weight``
+    tickets, so a new deployment starts as a typical unseen domain and moves to its own."""
+
+    a: float
+    b: float
+    prior_mean: float
+    prior_weight: float
+
+    def level(self, traffic: Traffic) -> float:
+        seen = traffic.units / TRAFFIC_UNITS
+        return (seen + self.prior_weight * self.prior_mean) / (traffic.n + self.prior_weight)
+
+    def temperature(self, traffic: Traffic) -> float:
+        return math.exp(min(max(self.a + self.b * self.level(traffic), -5.0), 5.0))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

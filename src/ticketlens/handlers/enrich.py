@@ -39,8 +39,9 @@ on stdout.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -57,14 +58,16 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemNotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ..schemas import EnrichedTicket, RawTicket, Rejected, parse_ticket
+from ..schemas import EnrichedTicket, RawTicket, Rejected, Traffic, parse_ticket
 from ..settings import Settings, get_settings
 from ..store import Claim, TicketStore, clients, is_missing, reject_key, rejected_message_key
 
 SERVICE = "ticketlens-enrich"
 METRICS_NAMESPACE = "ticketlens"
 IDEMPOTENCY_KEY_PREFIX = "ticketlens-enrich"
+TRAFFIC_TTL_S = 60.0  # how stale the deployment's traffic may be (one Query of the counts table)
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
@@ -147,12 +150,31 @@ class Runtime:
         # The same prefix everywhere (Lambda, local runner, `ticketlens invoke`), so a ticket
         # processed by one is not reprocessed by another against the same table.
         self.persistence.configure(self.idempotency_config, key_prefix=IDEMPOTENCY_KEY_PREFIX)
+        self._traffic: dict[str, Traffic] | None = None
+        self._traffic_at: float | None = None
+        self._traffic_lock = threading.Lock()
         self.write_once = idempotent_function(
             data_keyword_argument="obj",
             persistence_store=self.persistence,
             config=self.idempotency_config,
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         )(self._write)
+
+    def traffic(self) -> dict[str, Traffic] | None:
+        """The deployment's recent traffic per head (it sets the intent head's temperature),
+        read from the counts table at most once every ``TRAFFIC_TTL_S``. Unreadable: None,
+        and the enricher falls back to the tickets this container has enriched."""
+        now = time.monotonic()
+        with self._traffic_lock:
+            if self._traffic_at is None or now - self._traffic_at >= TRAFFIC_TTL_S:
+                try:
+                    self._traffic = self.store.traffic()
+                except (ClientError, BotoCoreError) as error:
+                    logger.warning("could not read the deployment's traffic; using this container's",
+                                   extra={"error": type(error).__name__})
+                    self._traffic = None
+                self._traffic_at = now
+            return self._traffic
 
     def already_done(self, ref: ObjectRef) -> bool:
         """True when the idempotency table holds a completed, unexpired record for the object."""
@@ -203,7 +225,7 @@ def reset_runtime() -> None:
     _runtime = None
 
 
-def _enricher() -> Callable[[Sequence[RawTicket]], list[EnrichedTicket]]:
+def _enricher() -> Callable[[Sequence[RawTicket], Mapping[str, Traffic] | None], list[EnrichedTicket]]:
     """The engine's ``enrich`` (the seam tests wrap to count what the engine was asked)."""
     from ..enrichment import get_enricher
 
@@ -218,7 +240,7 @@ def _enrich_and_relate(tickets: Sequence[RawTicket]) -> list[EnrichedTicket]:
     """
     from ..similar import annotate
 
-    return annotate(_enricher()(tickets))
+    return annotate(_enricher()(tickets, runtime().traffic()))
 
 
 # --------------------------------------------------------------------------- batch --

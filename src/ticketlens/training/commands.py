@@ -167,6 +167,7 @@ def _resolve_head(name: str) -> ClassifierHead:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ticketlens.schemas import Traffic
     from ticketlens.training import data as tdata
     from ticketlens.training.embed import embed
     from ticketlens.training.keywords import keyword_predict
@@ -183,7 +184,10 @@ def run_eval(args: argparse.Namespace) -> int:
         return 2
     texts = [tdata.row_text(r) for r in rows]
     truth = [str(r[field]) for r in rows]
-    probs = head.predict_proba(embed(texts), texts)
+    vectors = embed(texts)
+    # the file is read as one deployment's traffic: its rows' disagreement sets the temperature
+    traffic = Traffic().plus(head.score(vectors, texts).disagreement.tolist()) if head.traffic else None
+    probs = head.predict_proba(vectors, texts, traffic=traffic)
     report = classification_report(truth, probs, head.labels)
     unknown = sorted(set(truth) - set(head.labels))
     keywords = keyword_predict(head.kind, texts)
@@ -193,6 +197,9 @@ def run_eval(args: argparse.Namespace) -> int:
                           "report": report, "keyword_baseline": baseline, "unknown_labels": unknown}, indent=1))
         return 0
     print(f"{head.kind} head {head.version} on {args.labels} ({report['n']} rows, label field {field!r})")
+    if traffic is not None and traffic.mean_log_disagreement is not None:
+        print(f"  read as one deployment's traffic: mean log disagreement {traffic.mean_log_disagreement:.2f}, "
+              f"temperature {head.temperature_for(traffic):.2f}")
     if unknown:
         print(f"  note: labels the head cannot predict (count as errors): {', '.join(unknown)}")
     kw = baseline or {}

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ticketlens.enrichment.flags import no_action
-from ticketlens.enrichment.heads import ClassifierHead, softmax, text_features
-from ticketlens.schemas import NO_FLAG
+from ticketlens.enrichment.heads import ClassifierHead, TrafficCalibration, softmax, text_features
+from ticketlens.schemas import NO_FLAG, Traffic
 from ticketlens.training import data as tdata
 from ticketlens.training.embed import embed
 from ticketlens.training.fit import FitConfig, build_head, fit_ensemble, fit_temperature
@@ -35,11 +35,11 @@ from ticketlens.training.metrics import (
 from ticketlens.training.shift import (
     Group,
     ShiftSpec,
-    calibration,
-    fit_shift,
+    fit_traffic,
     lodo_groups,
     lodo_report,
     pick_prototypes,
+    traffic_prior,
 )
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def evaluate(
     """Per-source and pooled reports of ``head`` on ``examples`` (whose features are ``x``)."""
     if logits is None:
         logits = raw_logits(head, x)
-    probs = softmax(logits / head.temperatures(x[:, :EMBED_DIM], x))
+    probs = calibrated(head, examples, x, logits)
     lookup = {label: i for i, label in enumerate(head.labels)}
     groups: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(examples):
@@ -182,6 +182,22 @@ def evaluate(
             other["recall_on_clinc_oos"] = round(float(np.mean([pred[i] == "other" for i in oos])), 4)
         out["other_pooled"] = other
     return out
+
+
+def calibrated(
+    head: ClassifierHead, examples: Sequence[tdata.Example], x: np.ndarray, logits: np.ndarray
+) -> np.ndarray:
+    """The head's probabilities for ``examples``, each source read as one deployment's
+    traffic (its own level, as a deployment that has seen a while of it)."""
+    if head.traffic is None:
+        return softmax(logits / head.temperature)
+    disagreement = head.disagreement(x)
+    sources = np.asarray([e.source for e in examples])
+    probs = np.empty(logits.shape, dtype=np.float32)
+    for source in set(sources.tolist()):
+        rows = sources == source
+        probs[rows] = softmax(logits[rows] / head.temperature_for(Traffic().plus(disagreement[rows].tolist())))
+    return probs
 
 
 def _flag_reports(
@@ -219,6 +235,7 @@ class FittedHead:
     calibrated: bool  # False: the calib split is too small, the temperature stays 1
     groups: list[Group]  # in-domain calib and left-out domains; empty without a shift spec
     prototypes: np.ndarray | None  # the training embeddings the shift calibration keeps
+    prototype_rows: np.ndarray | None = None  # their rows in the examples
 
 
 def fit_head(spec: HeadSpec, examples: Sequence[tdata.Example], x_all: np.ndarray) -> FittedHead:
@@ -262,7 +279,7 @@ def fit_head(spec: HeadSpec, examples: Sequence[tdata.Example], x_all: np.ndarra
         fit_temperature(raw[ca], y_all[ca], _calibration_weights(calib_examples, spec)) if calibrated else 1.0
     )
     groups: list[Group] = []
-    prototypes = None
+    prototypes = proto_rows = None
     if spec.shift is not None and calibrated:
         embeddings = x_all[:, :EMBED_DIM]
         proto_rows = pick_prototypes(tr, spec.shift.prototypes, spec.fit.seed)
@@ -276,7 +293,7 @@ def fit_head(spec: HeadSpec, examples: Sequence[tdata.Example], x_all: np.ndarra
             scored_without, raw, head.disagreement(x_all), embeddings, y_all, sources, split, proto_rows, spec.shift,
             prototypes,
         )
-    return FittedHead(head, fit_infos[0], y_all, raw, calibrated, groups, prototypes)
+    return FittedHead(head, fit_infos[0], y_all, raw, calibrated, groups, prototypes, proto_rows)
 
 
 def train_head(
@@ -298,16 +315,18 @@ def train_head(
     calib_examples = [examples[i] for i in ca.tolist()]
     lodo: dict[str, Any] | None = None
     if spec.shift is not None and fitted.prototypes is not None:
-        groups, prototypes = fitted.groups, fitted.prototypes
-        coef = fit_shift(groups, start=float(np.log(temperature)))
-        lodo = {"shift_coef": list(coef), **lodo_report(groups, temperature)}
+        groups = fitted.groups
+        a, b = fit_traffic(groups, spec.shift, start=float(np.log(temperature)))
+        m0, w = traffic_prior(groups, spec.shift)
+        lodo = {"traffic_coef": [a, b], "traffic_prior": [m0, w],
+                **lodo_report(groups, temperature, spec.shift, spec.fit.seed)}
         # shipped only when it does better than the single temperature on the domains it
         # never saw (nested figures, mean over domains); otherwise the head keeps T
         mean = lodo["mean_over_domains"]
         assert isinstance(mean, dict)
         lodo["shipped"] = bool(mean["after"] < mean["before"])
         if lodo["shipped"]:
-            head.shift = calibration(prototypes, spec.shift, coef)
+            head.traffic = TrafficCalibration(a, b, m0, w)
     fitted_at = time.perf_counter()
 
     val_examples = [examples[i] for i in va.tolist()]
@@ -322,8 +341,8 @@ def train_head(
         "temperature": round(temperature, 4),
         "calibration": (
             (
-                "shift: exp(a + b * distance + c * disagreement), fitted on the calib split and "
-                "leave-one-domain-out logits"
+                "traffic: exp(a + b * the mean log disagreement of the deployment's recent tickets), "
+                "fitted on the calib split and leave-one-domain-out logits"
                 if lodo and lodo["shipped"]
                 else "temperature fitted on the calib split"
             )
@@ -351,9 +370,9 @@ def train_head(
             "uncalibrated": (softmax(raw[va]), truth),
             f"temperature {temperature:.2f}": (softmax(raw[va] / temperature), truth),
         }
-        if head.shift is not None:
-            shifted = raw[va] / head.temperatures(x_all[va, :EMBED_DIM], x_all[va])
-            curves["shift calibration (shipped)"] = (softmax(shifted), truth)
+        if head.traffic is not None:
+            val_examples_ = [examples[i] for i in va.tolist()]
+            curves["traffic calibration (shipped)"] = (calibrated(head, val_examples_, x_all[va], raw[va]), truth)
         plot_reliability(
             curves,
             plot_path,
