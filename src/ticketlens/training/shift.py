@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ticketlens.enrichment.heads import softmax
-from ticketlens.schemas import DISAGREEMENT_FLOOR, TRAFFIC_UNITS
+from ticketlens.schemas import TRAFFIC_UNITS, Traffic, traffic_units
 from ticketlens.training.metrics import ece_noise_floor, expected_calibration_error
 
 EMBED_DIM = 384
@@ -71,9 +71,8 @@ class Group:
 
 
 def traffic_level(disagreement: np.ndarray) -> float:
-    """The mean log(u + floor) over rows, exactly as :class:`ticketlens.schemas.Traffic` sums it."""
-    units = np.round(TRAFFIC_UNITS * np.log(np.asarray(disagreement, dtype=np.float64) + DISAGREEMENT_FLOOR))
-    return float(units.mean() / TRAFFIC_UNITS) if len(units) else 0.0
+    """The mean log(u + floor) over rows, as a deployment's :class:`Traffic` sums it."""
+    return Traffic().plus(np.asarray(disagreement, dtype=np.float64).tolist()).mean_log_disagreement or 0.0
 
 
 def traffic_inputs(group: Group) -> np.ndarray:
@@ -269,7 +268,7 @@ def lodo_report(groups: Sequence[Group], single_temperature: float, spec: ShiftS
 def _streamed(group: Group, a: float, b: float, m0: float, w: float, rng: np.random.Generator) -> np.ndarray:
     """Probabilities with each row at the level of the rows before it (shuffled), from the prior."""
     order = rng.permutation(len(group.labels))
-    units = np.round(TRAFFIC_UNITS * np.log(group.disagreement[order] + DISAGREEMENT_FLOOR))
+    units = np.asarray([traffic_units(u) for u in group.disagreement[order].tolist()], dtype=np.float64)
     seen = np.concatenate([[0.0], np.cumsum(units)[:-1]]) / TRAFFIC_UNITS
     level = (seen + w * m0) / (np.arange(len(order)) + w)
     out = np.empty((len(order), group.logits.shape[1]), dtype=np.float32)
