@@ -133,10 +133,6 @@ class Enricher:
             for head, scored, model in (("intent", intent, self.intent_head),
                                         ("sentiment", sentiment, self.sentiment_head))
         }
-        if traffic is None:
-            with self._seen_lock:
-                self._seen = {head: self._seen[head].plus(u for u in disagreement[head] if u is not None)
-                              for head in self._seen}
         flags = self._flags(encoded.embeddings, texts, english, shared)
         t2 = time.perf_counter()
         summaries = self.summarizer.summarize(texts, encoded)
@@ -184,6 +180,9 @@ class Enricher:
                 sentiment_disagreement=disagreement["sentiment"][i],
             )
             enriched.append(EnrichedTicket.model_construct(**dict(ticket), enrichment=data))
+        if traffic is None:
+            with self._seen_lock:
+                self._seen = with_tickets(self._seen, enriched)
         return enriched
 
     def _flags(
