@@ -61,7 +61,7 @@ class Result:
 class NoOpEngine:
     """Constant enrichment at no cost: everything but the models stays in the path."""
 
-    def enrich(self, tickets: Any) -> list[Any]:
+    def enrich(self, tickets: Any, traffic: Any = None) -> list[Any]:
         from ticketlens.schemas import EnrichedTicket, EnrichmentData, utc_now_iso
 
         data = EnrichmentData(
