@@ -55,7 +55,12 @@ def test_demo_runs_end_to_end_and_leaves_a_stack_to_explore(tmp_path: Path) -> N
         assert status.returncode == 0, status.stderr
         assert json.loads(status.stdout)["table_items"] >= 12
         assert "using the moto stack at http://127.0.0.1:" in status.stderr
-        assert urgent.returncode == 0 and urgent.stdout.splitlines()[0].startswith("TICKET_ID")
+        # (the generator draws its tickets: 12 of them are, now and then, none high or critical)
+        enriched = [json.loads(line) for line in (tmp_path / ".ticketlens" / "demo.log").read_text().splitlines()
+                    if '"ticket enriched"' in line]
+        any_urgent = any(line["urgency"] in ("high", "critical") for line in enriched)
+        assert urgent.returncode == 0, urgent.stderr
+        assert urgent.stdout.splitlines()[0].startswith("TICKET_ID" if any_urgent else "(none)"), urgent.stdout
     finally:
         # AND `ticketlens emulator stop` ends it
         stopped = run_cli(tmp_path, env, "emulator", "stop")
